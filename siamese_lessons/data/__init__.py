@@ -1,0 +1,54 @@
+"""Dataset loaders. Every loader uses the standard source and cache (scikit-learn's
+data home, Keras' ``get_file``), returns a typed container with ``uint8``
+images, and raises a clear error when something is missing or malformed.
+
+Label convention: ``1`` (:data:`SAME`) = same identity, ``0`` (:data:`DIFFERENT`)
+= different identities.
+"""
+
+from ._common import OFFLINE_ENV, read_image
+from .containers import DIFFERENT, SAME, IdentitySet, ImageList, OneShotTrials, PairSet
+from .lfw import (
+    LFW_CLASSIC_CROP,
+    LFW_CLASSIC_RESIZE,
+    LFWPairList,
+    lfw_home,
+    load_lfw_pairs,
+    load_lfw_people,
+    read_lfw_pairs_file,
+)
+from .lists import read_clean_list, read_image_folder
+from .olivetti import load_olivetti
+from .omniglot import (
+    OMNIGLOT_ARCHIVES,
+    fetch_omniglot_archive,
+    load_omniglot,
+    load_omniglot_one_shot_runs,
+    sample_one_shot_trials,
+)
+
+__all__ = [
+    "DIFFERENT",
+    "LFW_CLASSIC_CROP",
+    "LFW_CLASSIC_RESIZE",
+    "OFFLINE_ENV",
+    "OMNIGLOT_ARCHIVES",
+    "SAME",
+    "IdentitySet",
+    "ImageList",
+    "LFWPairList",
+    "OneShotTrials",
+    "PairSet",
+    "fetch_omniglot_archive",
+    "lfw_home",
+    "load_lfw_pairs",
+    "load_lfw_people",
+    "load_olivetti",
+    "load_omniglot",
+    "load_omniglot_one_shot_runs",
+    "read_clean_list",
+    "read_image",
+    "read_image_folder",
+    "read_lfw_pairs_file",
+    "sample_one_shot_trials",
+]

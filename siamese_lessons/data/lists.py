@@ -1,0 +1,120 @@
+"""Image lists without loading images: folders of identities and MS-Celeb-style
+clean lists (``relative/path.jpg label`` per line)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DatasetNotFoundError, MalformedLineError
+from .containers import ImageList
+
+__all__ = ["IMAGE_EXTENSIONS", "read_clean_list", "read_image_folder"]
+
+#: File endings treated as images by :func:`read_image_folder`.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".bmp", ".ppm", ".webp")
+
+
+def read_image_folder(
+    root: str | os.PathLike,
+    *,
+    extensions: tuple[str, ...] = IMAGE_EXTENSIONS,
+    min_images: int = 1,
+) -> ImageList:
+    """List a folder-of-identities dataset: ``root/<identity>/<image>``.
+
+    Identities are the sub-folders in sorted order (label 0, 1, ...); images
+    are their files with one of ``extensions`` (case-insensitive), sorted.
+
+    Parameters
+    ----------
+    root : path-like
+        The dataset folder (e.g. ``att_faces`` or ``lfw_funneled``).
+    extensions : tuple of str
+        File endings to include.
+    min_images : int, default=1
+        An identity folder with fewer images is an error (it could not give
+        the pairs the caller needs); lower it to 0 to allow empty folders.
+
+    Returns
+    -------
+    ImageList
+        Relative paths, labels and ``class_names`` (folder names).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If ``root`` is not a folder.
+    ValueError
+        If there is no identity folder, or one has fewer than ``min_images`` images.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetNotFoundError("image folder", str(root), "the root argument",
+                                   "Pass the folder that holds one sub-folder per identity.")
+    exts = tuple(e.lower() for e in extensions)
+    names, paths, labels = [], [], []
+    for person in sorted(p.name for p in root.iterdir() if p.is_dir()):
+        files = sorted(f.name for f in (root / person).iterdir()
+                       if f.is_file() and f.name.lower().endswith(exts))
+        if len(files) < min_images:
+            raise ValueError(f"identity folder {root / person} has {len(files)} images with "
+                             f"endings {exts}; at least {min_images} needed")
+        label = len(names)
+        names.append(person)
+        paths.extend(f"{person}/{f}" for f in files)
+        labels.extend([label] * len(files))
+    if not names:
+        raise ValueError(f"{root} has no identity sub-folders")
+    return ImageList(root=str(root), paths=np.asarray(paths, dtype=str),
+                     labels=np.asarray(labels, dtype=np.int64), class_names=np.asarray(names))
+
+
+def read_clean_list(path: str | os.PathLike, *, root: str | os.PathLike | None = None) -> ImageList:
+    """Read an MS-Celeb-style clean list: one ``relative/path.jpg <label>`` per line.
+
+    Fields are separated by whitespace; the label is a non-negative integer.
+    No image is opened.
+
+    Parameters
+    ----------
+    path : path-like
+        The list file (e.g. ``MS-Celeb-1M_clean_list.txt``).
+    root : path-like or None
+        Folder the image paths are relative to; default: the list's folder.
+
+    Returns
+    -------
+    ImageList
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If the list file does not exist.
+    MalformedLineError
+        For a blank line, a line without exactly two fields, or a label that
+        is not a non-negative integer; the message names the line number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFoundError("clean list", str(path), "the path argument",
+                                   "Pass a text file of 'relative/path.jpg label' lines.")
+    paths, labels = [], []
+    expected = "'relative/path.jpg <integer label>'"
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            fields = line.split()
+            if len(fields) != 2:
+                raise MalformedLineError(str(path), number, line.rstrip("\n"), expected)
+            rel, label = fields
+            if not label.isdigit():
+                raise MalformedLineError(str(path), number, line.rstrip("\n"),
+                                         expected + " with a non-negative integer label")
+            paths.append(rel)
+            labels.append(int(label))
+    if not paths:
+        raise ValueError(f"clean list {path} has no entries")
+    return ImageList(root=str(path.parent if root is None else Path(root)),
+                     paths=np.asarray(paths, dtype=str), labels=np.asarray(labels, dtype=np.int64))

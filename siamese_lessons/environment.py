@@ -1,0 +1,47 @@
+"""What a notebook prints first: versions, devices and the active profile."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from .profiles import Profile, get_profile
+
+__all__ = ["describe_environment", "show_environment"]
+
+_PACKAGES = ("siamese-lessons", "tensorflow", "keras", "scikit-learn", "numpy")
+
+
+def describe_environment(profile: Profile | None = None) -> dict[str, str]:
+    """Versions of Python and the main libraries, the devices TensorFlow sees,
+    and the active profile.
+
+    Parameters
+    ----------
+    profile : Profile or None
+        The profile to report; ``None`` resolves it with :func:`get_profile`.
+
+    Returns
+    -------
+    dict of str to str
+    """
+    import tensorflow as tf
+
+    info = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            info[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            info[name] = "not installed"
+    gpus = tf.config.list_physical_devices("GPU")
+    info["devices"] = f"{len(gpus)} GPU(s)" if gpus else "CPU only"
+    info["profile"] = (profile or get_profile()).describe()
+    return info
+
+
+def show_environment(profile: Profile | None = None) -> Profile:
+    """Print :func:`describe_environment` and return the active profile."""
+    profile = profile or get_profile()
+    for key, value in describe_environment(profile).items():
+        print(f"{key:>14}: {value}")
+    return profile

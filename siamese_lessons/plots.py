@@ -1,0 +1,209 @@
+"""Figures used by the chapters. Every function returns a matplotlib ``Figure``
+with a title (and labelled axes where there are axes to label)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .data.containers import SAME, OneShotTrials, PairSet
+
+__all__ = [
+    "plot_label_balance",
+    "plot_pixel_histogram",
+    "show_images",
+    "show_one_shot_trial",
+    "show_pairs",
+]
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _imshow(ax, image: np.ndarray) -> None:
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def show_images(
+    images: np.ndarray | Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    *,
+    title: str,
+    ncols: int = 8,
+    size: float = 1.6,
+):
+    """Show ``uint8`` images in a grid.
+
+    Parameters
+    ----------
+    images : array of shape (n, H, W[, C]) or sequence of arrays
+    titles : sequence of str or None
+        One caption per image.
+    title : str
+        Figure title (required: every figure of the course has one).
+    ncols : int, default=8
+        Images per row.
+    size : float
+        Inches per image.
+    """
+    images = list(images)
+    if not images:
+        raise ValueError("show_images needs at least one image")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"got {len(titles)} titles for {len(images)} images")
+    ncols = max(1, min(ncols, len(images)))
+    nrows = -(-len(images) // ncols)
+    fig, axes = _plt().subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.6),
+                                squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        if k < len(images):
+            _imshow(ax, np.asarray(images[k]))
+            if titles is not None:
+                ax.set_title(titles[k], fontsize=7)
+        else:
+            ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_pairs(
+    pairs: PairSet,
+    index: Sequence[int] | np.ndarray,
+    *,
+    scores: Sequence[float] | None = None,
+    title: str,
+    ncols: int = 4,
+    size: float = 1.6,
+):
+    """Show pairs side by side, captioned with their names, label and score.
+
+    Parameters
+    ----------
+    pairs : PairSet
+    index : sequence of int
+        Which pairs to show.
+    scores : sequence of float or None
+        A model's similarity score per shown pair, added to the caption.
+    title : str
+        Figure title.
+    ncols : int, default=4
+        Pairs per row.
+    """
+    index = np.asarray(index, dtype=np.int64)
+    if scores is not None and len(scores) != len(index):
+        raise ValueError(f"got {len(scores)} scores for {len(index)} pairs")
+    ncols = max(1, min(ncols, len(index)))
+    nrows = -(-len(index) // ncols)
+    fig, axes = _plt().subplots(nrows, 2 * ncols, figsize=(2 * size * ncols, (size + 0.5) * nrows + 0.6),
+                                squeeze=False)
+    for k in range(nrows * ncols):
+        left, right = axes[k // ncols, 2 * (k % ncols)], axes[k // ncols, 2 * (k % ncols) + 1]
+        if k >= len(index):
+            left.axis("off")
+            right.axis("off")
+            continue
+        i = int(index[k])
+        a, b = pairs.pairs[i]
+        _imshow(left, pairs.images[a])
+        _imshow(right, pairs.images[b])
+        same = pairs.labels[i] == SAME
+        name_a, name_b = pairs.identities[a], pairs.identities[b]
+        caption = f"same: {name_a}" if same else f"different:\n{name_a} / {name_b}"
+        if scores is not None:
+            caption += f"\nscore {scores[k]:.2f}"
+        left.set_title(caption.replace("_", " "), fontsize=7, loc="left",
+                       color="tab:green" if same else "tab:red")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_one_shot_trial(
+    trials: OneShotTrials,
+    trial: int,
+    *,
+    scores: Sequence[float] | None = None,
+    title: str,
+    size: float = 1.3,
+):
+    """Show one N-way trial: the query, then the candidates with the answer framed.
+
+    Parameters
+    ----------
+    trials : OneShotTrials
+    trial : int
+        Which trial.
+    scores : sequence of float or None
+        A model's score per candidate; the best-scoring one is marked.
+    title : str
+        Figure title.
+    """
+    if not 0 <= trial < len(trials):
+        raise IndexError(f"trial {trial} out of range for {len(trials)} trials")
+    n_way = trials.n_way
+    ncols = min(10, n_way)
+    nrows = -(-n_way // ncols)
+    fig = _plt().figure(figsize=(size * (ncols + 2), size * nrows + 0.8))
+    grid = fig.add_gridspec(nrows, ncols + 2)
+    ax_q = fig.add_subplot(grid[:, :2])
+    _imshow(ax_q, trials.images[trials.queries[trial]])
+    ax_q.set_title("query", fontsize=9)
+    best = None if scores is None else int(np.argmax(scores))
+    for k in range(n_way):
+        ax = fig.add_subplot(grid[k // ncols, 2 + k % ncols])
+        _imshow(ax, trials.images[trials.candidates[trial, k]])
+        label = f"{k + 1}"
+        if scores is not None:
+            label += f": {scores[k]:.2f}" + (" <" if k == best else "")
+        ax.set_title(label, fontsize=7)
+        if k == trials.answers[trial]:
+            for spine in ax.spines.values():
+                spine.set_edgecolor("tab:green")
+                spine.set_linewidth(3)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_label_balance(sets: Mapping[str, PairSet], *, title: str):
+    """Bar chart of same/different pair counts for each named pair set."""
+    plt = _plt()
+    names = list(sets)
+    same = [int((sets[n].labels == SAME).sum()) for n in names]
+    diff = [len(sets[n]) - s for n, s in zip(names, same)]
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(1.8 * len(names) + 2, 3.2))
+    bars_s = ax.bar(x - 0.2, same, 0.4, label="same person (label 1)", color="tab:green")
+    bars_d = ax.bar(x + 0.2, diff, 0.4, label="different people (label 0)", color="tab:red")
+    ax.bar_label(bars_s, fontsize=8)
+    ax.bar_label(bars_d, fontsize=8)
+    ax.set_xticks(x, names)
+    ax.set_xlabel("pair set")
+    ax.set_ylabel("number of pairs")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pixel_histogram(images: Mapping[str, np.ndarray], *, title: str, bins: int = 64):
+    """Normalised histograms of the pixel values of one or more ``uint8`` image tables."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for name, table in images.items():
+        counts, edges = np.histogram(np.asarray(table).ravel(), bins=bins, range=(0, 256))
+        ax.stairs(counts / counts.sum(), edges, label=name)
+    ax.set_xlabel("pixel value (0 = black, 255 = white)")
+    ax.set_ylabel("fraction of pixels")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,219 @@
+"""Run profiles: one set of sizes for a CPU/CI run, one for the real experiment.
+
+Every notebook and command-line run reads its sizes (image size, number of
+pairs, epochs, batch, sweep grid, time caps) from a :class:`Profile`. The same
+code runs in both profiles; ``quick`` only shrinks the numbers so that a
+notebook finishes in about a minute on two CPU cores, ``full`` reproduces the
+experiment the chapter is about.
+
+The profile is chosen by the environment variable ``SIAMESE_LESSONS_PROFILE``:
+
+``quick``
+    small sizes for CPUs and CI;
+``full``
+    the real experiment (meant for a GPU);
+``auto`` (default)
+    ``full`` when TensorFlow sees a GPU, else ``quick``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ProfileError
+
+__all__ = ["FULL", "PROFILE_ENV", "PROFILES", "QUICK", "Profile", "get_profile"]
+
+#: Name of the environment variable that selects the profile.
+PROFILE_ENV = "SIAMESE_LESSONS_PROFILE"
+
+_VALID = ("quick", "full", "auto")
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """Sizes of one kind of run.
+
+    Parameters
+    ----------
+    name : str
+        ``"quick"`` or ``"full"``.
+    lfw_resize : float or None
+        Resize factor applied to LFW images after the crop (scikit-learn's
+        ``resize`` semantics: the output side is ``int(resize * side)``);
+        ``None`` keeps the full 250x250 images of the LFW seed experiment.
+    lfw_color : bool
+        Keep RGB channels instead of averaging them to grey.
+    max_train_pairs, max_test_pairs : int or None
+        Caps on the number of LFW pairs used for training and testing
+        (``None``: all of them). Subsets are drawn balanced and seeded.
+    omniglot_train_pairs : int
+        Verification pairs drawn from the Omniglot background set.
+    one_shot_trials : int
+        Number of 20-way one-shot trials evaluated (400 = all official runs).
+    epochs : int
+        Training epochs.
+    batch_size : int
+        Batch size (per replica when training is distributed).
+    seeds : tuple of int
+        Seeds repeated for error bars.
+    sweep_grid : Mapping[str, tuple]
+        Values tried for each hyperparameter in a one-at-a-time sweep.
+    max_train_seconds : float or None
+        Wall-clock cap for one training run (``None``: no cap).
+    max_sweep_seconds : float or None
+        Wall-clock cap for a whole sweep (``None``: no cap).
+    """
+
+    name: str
+    lfw_resize: float | None
+    lfw_color: bool
+    max_train_pairs: int | None
+    max_test_pairs: int | None
+    omniglot_train_pairs: int
+    one_shot_trials: int
+    epochs: int
+    batch_size: int
+    seeds: tuple[int, ...]
+    sweep_grid: Mapping[str, tuple[Any, ...]]
+    max_train_seconds: float | None
+    max_sweep_seconds: float | None
+
+    def __post_init__(self) -> None:
+        if self.name not in ("quick", "full"):
+            raise ProfileError(f"profile name must be 'quick' or 'full', got {self.name!r}")
+        if self.lfw_resize is not None and not (0 < self.lfw_resize <= 1):
+            raise ValueError(f"lfw_resize must be in (0, 1] or None, got {self.lfw_resize!r}")
+        for field in ("omniglot_train_pairs", "one_shot_trials", "epochs", "batch_size"):
+            value = getattr(self, field)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{field} must be a positive integer, got {value!r}")
+        if not self.seeds:
+            raise ValueError("seeds must name at least one seed")
+        # Freeze the grid so that a profile cannot be changed behind a chapter's back.
+        frozen = MappingProxyType({k: tuple(v) for k, v in self.sweep_grid.items()})
+        object.__setattr__(self, "sweep_grid", frozen)
+
+    @property
+    def lfw_image_shape(self) -> tuple[int, int]:
+        """Height and width of an LFW image (full 250x250 frame) in this profile."""
+        side = 250 if self.lfw_resize is None else int(self.lfw_resize * 250)
+        return (side, side)
+
+    def describe(self) -> str:
+        """One line naming the profile and its main sizes."""
+        h, w = self.lfw_image_shape
+        pairs = "all" if self.max_train_pairs is None else str(self.max_train_pairs)
+        return (
+            f"profile={self.name}: LFW {h}x{w} {'RGB' if self.lfw_color else 'grey'}, "
+            f"train pairs={pairs}, epochs={self.epochs}, batch={self.batch_size}, "
+            f"seeds={len(self.seeds)}"
+        )
+
+
+#: The LFW seed's one-at-a-time sweep values (layers, filters, kernel, dense
+#: units, optimiser, batch size, learning rate).
+_SEED_SWEEP = {
+    "conv_blocks": (2, 3, 4, 5),
+    "filters": (32, 64, 128),
+    "kernel_size": (3, 5, 7),
+    "dense_units": (64, 512, 1024),
+    "optimizer": ("adam", "rmsprop"),
+    "batch_size": (32, 64, 128),
+    "learning_rate": (6e-3, 6e-4, 6e-5, 6e-6),
+}
+
+#: The real experiment: full-resolution LFW, all pairs, the seed's sweep grid.
+FULL = Profile(
+    name="full",
+    lfw_resize=None,
+    lfw_color=False,
+    max_train_pairs=None,
+    max_test_pairs=None,
+    omniglot_train_pairs=30_000,
+    one_shot_trials=400,
+    epochs=30,
+    batch_size=64,
+    seeds=(0, 1, 2),
+    sweep_grid=_SEED_SWEEP,
+    max_train_seconds=None,
+    max_sweep_seconds=None,
+)
+
+#: CPU / CI sizes: 62x62 LFW, a few hundred pairs, two epochs, a trimmed grid.
+QUICK = Profile(
+    name="quick",
+    lfw_resize=0.25,
+    lfw_color=False,
+    max_train_pairs=512,
+    max_test_pairs=256,
+    omniglot_train_pairs=1_024,
+    one_shot_trials=400,
+    epochs=2,
+    batch_size=32,
+    seeds=(0, 1),
+    sweep_grid={
+        "conv_blocks": (2, 3),
+        "filters": (16, 32),
+        "kernel_size": (3, 5),
+        "dense_units": (64, 128),
+        "optimizer": ("adam", "rmsprop"),
+        "batch_size": (16, 32),
+        "learning_rate": (6e-3, 6e-4),
+    },
+    max_train_seconds=20.0,
+    max_sweep_seconds=45.0,
+)
+
+#: All named profiles.
+PROFILES: Mapping[str, Profile] = MappingProxyType({"quick": QUICK, "full": FULL})
+
+
+def _gpu_available() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the active run profile.
+
+    Parameters
+    ----------
+    name : {"quick", "full", "auto"} or None
+        Profile to use. ``None`` reads ``SIAMESE_LESSONS_PROFILE`` (default
+        ``"auto"``). ``"auto"`` picks ``"full"`` when TensorFlow sees a GPU and
+        ``"quick"`` otherwise.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    ProfileError
+        If the name (or the environment variable) is not a known profile.
+
+    Examples
+    --------
+    >>> from siamese_lessons import get_profile
+    >>> get_profile("quick").epochs
+    2
+    """
+    source = "argument"
+    if name is None:
+        name = os.environ.get(PROFILE_ENV, "auto")
+        source = f"environment variable {PROFILE_ENV}"
+    key = str(name).strip().lower()
+    if key not in _VALID:
+        raise ProfileError(
+            f"unknown profile {name!r} (from the {source}); valid profiles are "
+            + ", ".join(repr(v) for v in _VALID)
+        )
+    if key == "auto":
+        key = "full" if _gpu_available() else "quick"
+    return PROFILES[key]

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from siamese_lessons.data import DIFFERENT, SAME, IdentitySet, ImageList, OneShotTrials, PairSet
+
+
+def _pairset(**kw):
+    images = np.arange(3 * 2 * 2, dtype=np.uint8).reshape(3, 2, 2) * 20
+    args = dict(images=images, pairs=[[0, 1], [1, 2]], labels=[1, 0],
+                identities=["a", "a", "b"], paths=["a/1", "a/2", "b/1"], name="t")
+    args.update(kw)
+    return PairSet(**args)
+
+
+def test_label_convention():
+    assert SAME == 1 and DIFFERENT == 0
+
+
+def test_pairset_batch_scales_and_adds_a_channel():
+    ps = _pairset()
+    left, right, y = ps.batch([1])
+    assert left.shape == (1, 2, 2, 1) and left.dtype == np.float32
+    # image 1 holds 80, 100, 120, 140 -> divided by 255
+    np.testing.assert_allclose(left[0, :, :, 0], np.array([[80, 100], [120, 140]]) / 255.0)
+    np.testing.assert_allclose(right[0, 0, 0, 0], 160 / 255.0)
+    assert y.tolist() == [0.0]
+
+
+def test_pairset_views_and_subset_share_the_table():
+    ps = _pairset()
+    assert ps.pair_identities.tolist() == [["a", "a"], ["a", "b"]]
+    assert ps.people == {"a", "b"}
+    sub = ps.subset(np.array([False, True]))
+    assert len(sub) == 1 and sub.images is ps.images and sub.labels.tolist() == [0]
+    assert "1 same, 1 different" in repr(ps)
+
+
+@pytest.mark.parametrize("kw, error, match", [
+    (dict(images=np.zeros((3, 2, 2), np.float32)), TypeError, "uint8"),
+    (dict(pairs=[[0, 3], [1, 2]]), IndexError, "3 images"),
+    (dict(pairs=[[0, 1, 2], [1, 2, 0]]), ValueError, r"shape \(n, 2\)"),
+    (dict(labels=[1, 2]), ValueError, "label 2 at pair 1"),
+    (dict(labels=[1]), ValueError, "labels must have shape"),
+    (dict(identities=["a"]), ValueError, "identities"),
+    (dict(folds=[0]), ValueError, "folds"),
+])
+def test_pairset_rejects_bad_input(kw, error, match):
+    with pytest.raises(error, match=match):
+        _pairset(**kw)
+
+
+def test_identity_set_counts_and_subset():
+    ds = IdentitySet(images=np.zeros((4, 3, 3), np.uint8), labels=[0, 1, 1, 2],
+                     class_names=["x", "y", "z"], groups={"g": np.array([5, 6, 7, 8])})
+    assert ds.counts() == {"x": 1, "y": 2, "z": 1}
+    assert ds.identities.tolist() == ["x", "y", "y", "z"]
+    sub = ds.subset([1, 3])
+    assert sub.n_classes == 2 and sub.groups["g"].tolist() == [6, 8]
+    with pytest.raises(IndexError):
+        IdentitySet(images=np.zeros((1, 3, 3), np.uint8), labels=[3], class_names=["x"])
+    with pytest.raises(ValueError, match="groups"):
+        IdentitySet(images=np.zeros((1, 3, 3), np.uint8), labels=[0], class_names=["x"],
+                    groups={"g": np.array([1, 2])})
+
+
+def test_image_list_and_trials_validation():
+    lst = ImageList(root="/r", paths=["a/1.jpg", "b/2.jpg"], labels=[0, 1])
+    assert lst.absolute_paths() == ["/r/a/1.jpg", "/r/b/2.jpg"]
+    with pytest.raises(ValueError):
+        ImageList(root="/r", paths=["a"], labels=[0, 1])
+    table = np.zeros((5, 2, 2), np.uint8)
+    trials = OneShotTrials(images=table, queries=[0], candidates=[[1, 2, 3]], answers=[2], runs=[1])
+    assert trials.n_way == 3 and len(trials) == 1
+    with pytest.raises(ValueError, match="answers"):
+        OneShotTrials(images=table, queries=[0], candidates=[[1, 2, 3]], answers=[3], runs=[1])
+    with pytest.raises(IndexError):
+        OneShotTrials(images=table, queries=[9], candidates=[[1, 2, 3]], answers=[0], runs=[1])

@@ -1,0 +1,64 @@
+import dataclasses
+
+import pytest
+
+import siamese_lessons.profiles as profiles
+from siamese_lessons import FULL, QUICK, get_profile
+from siamese_lessons.errors import ProfileError
+
+
+def test_named_profiles_from_argument_and_environment(monkeypatch):
+    assert get_profile("quick") is QUICK
+    assert get_profile(" FULL ") is FULL
+    monkeypatch.setenv("SIAMESE_LESSONS_PROFILE", "full")
+    assert get_profile() is FULL
+    monkeypatch.setenv("SIAMESE_LESSONS_PROFILE", "quick")
+    assert get_profile() is QUICK
+
+
+@pytest.mark.parametrize("gpu, expected", [(True, "full"), (False, "quick")])
+def test_auto_follows_the_gpu(monkeypatch, gpu, expected):
+    monkeypatch.delenv("SIAMESE_LESSONS_PROFILE", raising=False)
+    monkeypatch.setattr(profiles, "_gpu_available", lambda: gpu)
+    assert get_profile().name == expected
+    assert get_profile("auto").name == expected
+
+
+def test_auto_on_this_machine_matches_tensorflow(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.delenv("SIAMESE_LESSONS_PROFILE", raising=False)
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert get_profile().name == ("full" if has_gpu else "quick")
+
+
+def test_unknown_profile_lists_the_valid_ones(monkeypatch):
+    with pytest.raises(ProfileError, match="'quick', 'full', 'auto'"):
+        get_profile("fast")
+    monkeypatch.setenv("SIAMESE_LESSONS_PROFILE", "gpu")
+    with pytest.raises(ProfileError, match="SIAMESE_LESSONS_PROFILE"):
+        get_profile()
+
+
+def test_profiles_are_frozen_and_sizes_consistent():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        QUICK.epochs = 100
+    with pytest.raises(TypeError):
+        QUICK.sweep_grid["filters"] = (1,)
+    assert FULL.lfw_image_shape == (250, 250)
+    assert QUICK.lfw_image_shape == (62, 62)  # int(0.25 * 250)
+    assert FULL.one_shot_trials == 400
+    # The full profile sweeps exactly the LFW seed's one-at-a-time values.
+    assert FULL.sweep_grid["learning_rate"] == (6e-3, 6e-4, 6e-5, 6e-6)
+    assert FULL.sweep_grid["conv_blocks"] == (2, 3, 4, 5)
+    assert set(QUICK.sweep_grid) == set(FULL.sweep_grid)
+    assert "profile=quick" in QUICK.describe() and "62x62" in QUICK.describe()
+
+
+def test_invalid_profile_values_are_rejected():
+    with pytest.raises(ValueError, match="lfw_resize"):
+        dataclasses.replace(QUICK, lfw_resize=2.0)
+    with pytest.raises(ValueError, match="epochs"):
+        dataclasses.replace(QUICK, epochs=0)
+    with pytest.raises(ProfileError):
+        dataclasses.replace(QUICK, name="medium")
