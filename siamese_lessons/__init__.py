@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 
-# Quiet TensorFlow's C++ start-up banner unless the user chose a level.
+from . import _tf  # noqa: F401  (records the user's TF_CPP_MIN_LOG_LEVEL first)
+
+# Quiet TensorFlow's C++ info and warning logs unless the user chose a level.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .environment import describe_environment, show_environment  # noqa: E402

@@ -25,8 +25,9 @@ def describe_environment(profile: Profile | None = None) -> dict[str, str]:
     -------
     dict of str to str
     """
-    import tensorflow as tf
+    from ._tf import tensorflow
 
+    tf = tensorflow()
     info = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:

@@ -178,7 +178,7 @@ def plot_label_balance(sets: Mapping[str, PairSet], *, title: str):
     plt = _plt()
     names = list(sets)
     same = [int((sets[n].labels == SAME).sum()) for n in names]
-    diff = [len(sets[n]) - s for n, s in zip(names, same)]
+    diff = [len(sets[n]) - s for n, s in zip(names, same, strict=True)]
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(1.8 * len(names) + 2, 3.2))
     bars_s = ax.bar(x - 0.2, same, 0.4, label="same person (label 1)", color="tab:green")

@@ -174,8 +174,9 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({"quick": QUICK, "full": FULL
 
 
 def _gpu_available() -> bool:
-    import tensorflow as tf
+    from ._tf import tensorflow
 
+    tf = tensorflow()
     return bool(tf.config.list_physical_devices("GPU"))
 
 

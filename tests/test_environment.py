@@ -8,3 +8,16 @@ def test_environment_report_names_versions_and_profile(capsys):
     assert info["profile"].startswith("profile=quick")
     assert show_environment(QUICK) is QUICK
     assert "profile=quick" in capsys.readouterr().out
+
+
+def test_first_tensorflow_import_is_quiet():
+    """TensorFlow's C++ start-up lines must not reach a notebook's stderr."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    out = subprocess.run([sys.executable, "-c", "import siamese_lessons as sl; sl.show_environment()"],
+                         capture_output=True, text=True, env=env, check=True)
+    assert "tensorflow" in out.stdout
+    assert out.stderr == ""

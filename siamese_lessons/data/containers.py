@@ -229,7 +229,7 @@ class IdentitySet:
     def counts(self) -> dict[str, int]:
         """Images per identity, for the identities present."""
         values, counts = np.unique(self.labels, return_counts=True)
-        return {str(self.class_names[v]): int(c) for v, c in zip(values, counts)}
+        return {str(self.class_names[v]): int(c) for v, c in zip(values, counts, strict=True)}
 
     def subset(self, index: Sequence[int] | np.ndarray, name: str | None = None) -> IdentitySet:
         """Images at ``index`` (ints or boolean mask). Class names are kept unchanged."""

@@ -66,7 +66,8 @@ _SETS = {
     "background_small2": ("images_background_small2.zip",),
 }
 _SIDE = 105
-_IMAGE_RE = re.compile(r"^[^/]+/(?P<alphabet>[^/]+)/(?P<character>character\d+)/(?P<file>\d+_(?P<drawer>\d+)\.png)$")
+_IMAGE_RE = re.compile(
+    r"^[^/]+/(?P<alphabet>[^/]+)/(?P<character>character\d+)/(?P<file>\d+_(?P<drawer>\d+)\.png)$")
 _HOW = ("On a machine with internet access the loader downloads it with "
         "keras.utils.get_file; offline, copy the official zip into $KERAS_HOME/datasets.")
 
@@ -102,6 +103,9 @@ def fetch_omniglot_archive(fname: str, *, download_if_missing: bool | None = Non
         if actual != digest:
             raise ChecksumError(str(target), digest, actual)
         return target
+    from .._tf import tensorflow
+
+    tensorflow()  # quiet first import; Keras runs on it
     import keras
 
     try:
@@ -317,8 +321,8 @@ def sample_one_shot_trials(
     rng = np.random.default_rng(seed)
     alphabet = np.asarray(dataset.groups["alphabet"])
     drawer = np.asarray(dataset.groups["drawer"])
-    lookup = {(int(c), int(d)): i for i, (c, d) in enumerate(zip(dataset.labels, drawer))}
-    char_alphabet = {int(c): str(a) for c, a in zip(dataset.labels, alphabet)}
+    lookup = {(int(c), int(d)): i for i, (c, d) in enumerate(zip(dataset.labels, drawer, strict=True))}
+    char_alphabet = {int(c): str(a) for c, a in zip(dataset.labels, alphabet, strict=True)}
     pools = {}
     for c, a in char_alphabet.items():
         pools.setdefault(a if within_alphabet else "*", []).append(c)

@@ -1,0 +1,47 @@
+"""Import TensorFlow once, without the C++ start-up lines it writes to stderr.
+
+TensorFlow 2.21 prints oneDNN/CUDA notices (and, on machines without a GPU, a
+``cuInit`` error) straight to file descriptor 2 while it loads and first looks
+for devices, before its log level applies; in a notebook they appear as red
+output in every chapter. Python exceptions are unaffected. Set
+``TF_CPP_MIN_LOG_LEVEL`` to 0 or 1 yourself to see the lines again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from types import ModuleType
+
+_USER_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+
+
+@contextlib.contextmanager
+def _muted_fd2():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def tensorflow() -> ModuleType:
+    """Return the ``tensorflow`` module, importing it quietly the first time."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    if _USER_LEVEL in ("0", "1"):
+        import tensorflow as tf
+
+        return tf
+    with _muted_fd2():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device discovery prints the cuInit line
+    return tf

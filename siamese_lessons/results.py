@@ -1,0 +1,107 @@
+"""Measured results: where they live, how they are written and read back.
+
+Benchmarks write JSON to the repository's ``benchmarks/results/``; chapters read
+it from there, so that the text quotes measured numbers with the hardware and
+command that produced them, whatever profile the notebook itself ran in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RESULTS_ENV", "format_table", "hardware", "load_result", "results_dir", "write_result"]
+
+#: Environment variable that overrides the results folder.
+RESULTS_ENV = "SIAMESE_LESSONS_RESULTS"
+
+
+def results_dir() -> Path:
+    """The results folder: ``$SIAMESE_LESSONS_RESULTS``, else ``benchmarks/results``
+    of the repository this package was installed from (an editable install or a clone)."""
+    if os.environ.get(RESULTS_ENV):
+        return Path(os.environ[RESULTS_ENV])
+    return Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def load_result(name: str) -> dict[str, Any]:
+    """Read ``<results_dir>/<name>.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is not there, with where it was looked for and how to get it.
+    """
+    path = results_dir() / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no measured result {path}: run the benchmark that writes it "
+            f"(benchmarks/{name}.py), or clone the repository and install it with "
+            f"'pip install -e .', or set {RESULTS_ENV}")
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def write_result(payload: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write ``payload`` as indented JSON (parent folders created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def hardware() -> str:
+    """One line naming the CPU, core count, memory and any GPU TensorFlow would use.
+
+    GPUs are read from ``nvidia-smi`` when it exists, so TensorFlow is not imported.
+    """
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    parts = [f"{cpu}, {os.cpu_count()} logical cores"]
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        parts.append(f"{pages * size / 2**30:.0f} GiB RAM")
+    except (ValueError, OSError, AttributeError):
+        pass
+    import shutil
+    import subprocess
+
+    gpu = "no GPU"
+    if shutil.which("nvidia-smi"):
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, check=False).stdout.strip()
+        if out:
+            gpu = ", ".join(out.splitlines())
+    parts.append(gpu)
+    return "; ".join(parts)
+
+
+def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """Plain-text table of ``rows``: floats of 1 or more with one decimal, smaller ones
+    to 3 significant digits."""
+    if not rows:
+        return "(no rows)"
+    columns = list(columns or rows[0].keys())
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.1f}" if abs(v) >= 1 else f"{v:.3g}"
+        return str(v)
+
+    body = [[cell(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    sep = "  ".join("-" * w for w in widths)
+    rows_text = ["  ".join(v.ljust(w) for v, w in zip(b, widths, strict=True)) for b in body]
+    return "\n".join([line, sep, *rows_text])
