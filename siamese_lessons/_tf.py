@@ -45,3 +45,11 @@ def tensorflow() -> ModuleType:
 
         tf.config.list_physical_devices()  # device discovery prints the cuInit line
     return tf
+
+
+def keras() -> ModuleType:
+    """Return the ``keras`` module, after importing TensorFlow quietly."""
+    tensorflow()
+    import keras as _keras
+
+    return _keras

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .data.containers import IdentitySet, PairSet
+from .data.containers import DIFFERENT, SAME, IdentitySet, PairSet
 from .errors import IdentityLeakageError
 
-__all__ = ["check_no_identity_leakage", "exclude_identities"]
+__all__ = ["check_no_identity_leakage", "exclude_identities", "sample_pairs"]
 
 
 def _people(evaluation: PairSet | Iterable[str]) -> set[str]:
@@ -67,3 +67,97 @@ def check_no_identity_leakage(
     shared = train_people & _people(evaluation)
     if shared:
         raise IdentityLeakageError(sorted(shared), context)
+
+
+def sample_pairs(
+    data: IdentitySet,
+    n_pairs: int,
+    *,
+    seed: int = 0,
+    same_fraction: float = 0.5,
+    name: str | None = None,
+) -> PairSet:
+    """Draw distinct same/different pairs from identity-labelled images.
+
+    Same pairs: an identity with two or more images is chosen uniformly, then two
+    different images of it, so positives spread over all identities instead of
+    coming from the few with most images. Different pairs: two different
+    identities chosen uniformly, one image of each. No pair is drawn twice (in
+    either order) and no image is paired with itself.
+
+    Parameters
+    ----------
+    data : IdentitySet
+    n_pairs : int
+        Total pairs.
+    seed : int
+    same_fraction : float, default=0.5
+        Fraction of same pairs (rounded).
+    name : str or None
+        Name of the returned set.
+
+    Returns
+    -------
+    PairSet
+        Sharing ``data.images`` (no copy); pairs in random order.
+
+    Raises
+    ------
+    ValueError
+        If no identity has two images (same pairs requested), fewer than two
+        identities exist (different pairs requested), or there are not enough
+        distinct pairs.
+    """
+    if n_pairs < 1:
+        raise ValueError(f"n_pairs must be positive, got {n_pairs}")
+    if not 0 <= same_fraction <= 1:
+        raise ValueError(f"same_fraction must be in [0, 1], got {same_fraction}")
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(data.labels)
+    order = np.argsort(labels, kind="stable")
+    classes, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+    n_same = int(round(n_pairs * same_fraction))
+    n_diff = n_pairs - n_same
+    multi = np.flatnonzero(counts >= 2)
+    if n_same and not len(multi):
+        raise ValueError("no identity has two or more images, so no same-identity pair can be drawn")
+    if n_diff and len(classes) < 2:
+        raise ValueError("different-identity pairs need at least two identities")
+
+    def unique_keys(a, b, wanted, draw):
+        keys = np.empty(0, np.int64)
+        n = len(labels)
+        for _ in range(50):
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            keys = np.unique(np.concatenate([keys, lo.astype(np.int64) * n + hi]))
+            if len(keys) >= wanted:
+                return rng.permutation(keys)[:wanted]
+            a, b = draw(2 * (wanted - len(keys)) + 16)
+        raise ValueError(f"could not draw {wanted} distinct pairs; the data has too few images")
+
+    def draw_same(k):
+        c = rng.choice(multi, k)
+        i = rng.integers(0, counts[c])
+        j = (i + rng.integers(1, counts[c])) % counts[c]  # a different image of the same identity
+        return order[starts[c] + i], order[starts[c] + j]
+
+    def draw_diff(k):
+        c1 = rng.integers(0, len(classes), k)
+        c2 = (c1 + rng.integers(1, len(classes), k)) % len(classes)
+        return (order[starts[c1] + rng.integers(0, counts[c1])],
+                order[starts[c2] + rng.integers(0, counts[c2])])
+
+    n = len(labels)
+    parts, part_labels = [], []
+    for wanted, draw, label in ((n_same, draw_same, SAME), (n_diff, draw_diff, DIFFERENT)):
+        if wanted:
+            keys = unique_keys(*draw(wanted + 16), wanted, draw)
+            parts.append(np.stack([keys // n, keys % n], axis=1))
+            part_labels.append(np.full(wanted, label, np.int8))
+    pairs = np.concatenate(parts)
+    pair_labels = np.concatenate(part_labels)
+    shuffle = rng.permutation(len(pairs))
+    paths = data.paths if data.paths is not None else np.asarray([str(i) for i in range(n)])
+    return PairSet(images=data.images, pairs=pairs[shuffle], labels=pair_labels[shuffle],
+                   identities=data.identities, paths=paths,
+                   name=name or f"{n_pairs} pairs sampled from {data.name}")

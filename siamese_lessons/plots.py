@@ -11,6 +11,10 @@ from .data.containers import SAME, OneShotTrials, PairSet
 
 __all__ = [
     "plot_label_balance",
+    "plot_learning_curves",
+    "plot_roc",
+    "plot_sweep",
+    "show_mistakes",
     "plot_pixel_histogram",
     "show_images",
     "show_one_shot_trial",
@@ -207,3 +211,96 @@ def plot_pixel_histogram(images: Mapping[str, np.ndarray], *, title: str, bins: 
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_learning_curves(history, *, title: str, best_epoch: int | None = None,
+                         metrics: Sequence[str] = ("loss", "accuracy")):
+    """Training and validation curves from a history table (one row per epoch).
+
+    Every column named ``<split>_<metric>`` (and the bare ``<metric>`` for
+    training) is drawn; ``best_epoch`` is marked with a dotted line.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.4), squeeze=False)
+    epochs = np.asarray(history["epoch"])
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for column in history.columns:
+            if column == metric or column.endswith("_" + metric):
+                split = "train" if column == metric else column[: -len(metric) - 1]
+                style = "--" if split not in ("train", "val") else "-"
+                ax.plot(epochs, history[column], style, marker="o", ms=3, label=split)
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="grey", ls=":", label=f"kept (epoch {best_epoch})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(metric)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc(curves: Mapping[str, tuple], *, title: str):
+    """ROC curves: ``{name: (fpr, tpr, auc)}``, with the chance diagonal."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    for name, (fpr, tpr, auc) in curves.items():
+        ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="chance")
+    ax.set_xlabel("false accept rate (different pairs called same)")
+    ax.set_ylabel("true accept rate (same pairs called same)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep(summary, *, metric: str, title: str):
+    """One panel per hyperparameter: mean +- std of ``metric`` per value, base as a band.
+
+    ``summary`` is the table of :func:`~siamese_lessons.sweeps.summarize_sweep`.
+    """
+    plt = _plt()
+    params = [p for p in dict.fromkeys(summary["param"]) if p != "base"]
+    base = summary[summary["param"] == "base"]
+    fig, axes = plt.subplots(1, max(1, len(params)), figsize=(2.6 * max(1, len(params)), 3.2),
+                             squeeze=False, sharey=True)
+    for ax, param in zip(axes[0], params, strict=False):
+        rows = summary[summary["param"] == param]
+        x = np.arange(len(rows))
+        ax.errorbar(x, rows["mean"], yerr=rows["std"].fillna(0), fmt="o", capsize=3)
+        if len(base):
+            m, sd = float(base["mean"].iloc[0]), float(np.nan_to_num(base["std"].iloc[0]))
+            ax.axhspan(m - sd, m + sd, color="tab:orange", alpha=0.2)
+            ax.axhline(m, color="tab:orange", lw=1, label="base")
+        ax.set_xticks(x, rows["value"], rotation=45, fontsize=7)
+        ax.set_xlabel(param)
+        ax.set_title(param, fontsize=9)
+    axes[0][0].set_ylabel(metric)
+    if len(base):
+        axes[0][0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_mistakes(pairs: PairSet, scores, threshold: float, *, k: int = 8, title: str, index=None):
+    """The ``k`` most confident mistakes: wrong pairs farthest from the threshold.
+
+    Parameters
+    ----------
+    pairs : PairSet
+    scores : array
+        One score per pair in ``index`` (default: all pairs).
+    threshold : float
+        ``score >= threshold`` means same.
+    """
+    index = np.arange(len(pairs)) if index is None else np.asarray(index)
+    scores = np.asarray(scores, dtype=float)
+    if scores.shape != index.shape:
+        raise ValueError(f"got {len(scores)} scores for {len(index)} pairs")
+    wrong = np.flatnonzero((scores >= threshold) != (pairs.labels[index] == SAME))
+    if not len(wrong):
+        raise ValueError("no mistakes at this threshold")
+    worst = wrong[np.argsort(-np.abs(scores[wrong] - threshold))][:k]
+    return show_pairs(pairs, index[worst], scores=scores[worst], title=title)

@@ -1,0 +1,82 @@
+"""Chapter 2's ladder on LFW View 1, at a chosen size: the seed model, then one change at a time.
+
+Runs :data:`siamese_lessons.experiments.LFW_STEPS` with
+:func:`siamese_lessons.experiments.run_lfw_step` (the code the chapter runs) and
+writes per-step DevTest accuracy (threshold chosen on the 55 validation pairs),
+AUC, the kept epoch, the best test accuracy over epochs (what picking the epoch on
+the test set would have reported), training time and the per-epoch history.
+
+Usage::
+
+    python benchmarks/lfw_pairs.py --profile full                 # all steps, full profile sizes
+    python benchmarks/lfw_pairs.py --resize 1.0 --steps seed --epochs 10 --out results/lfw_seed_250.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from siamese_lessons import get_profile
+    from siamese_lessons.experiments import LFW_STEPS, run_lfw_step
+    from siamese_lessons.results import format_table, hardware, write_result
+
+    names = [s.name for s in LFW_STEPS]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default=None, help="quick, full or auto (default: the environment's)")
+    parser.add_argument("--resize", type=float, default=None, help="override the profile's LFW resize")
+    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    parser.add_argument("--steps", nargs="+", default=names, choices=names)
+    parser.add_argument("--sampled-pairs", type=int, default=None)
+    parser.add_argument("--out", default=str(HERE / "results" / "lfw_pairs.json"))
+    args = parser.parse_args(argv)
+    profile = get_profile(args.profile)
+    resize = profile.lfw_resize if args.resize is None else (None if args.resize == 1.0 else args.resize)
+    epochs = profile.epochs if args.epochs is None else args.epochs
+    sampled = args.sampled_pairs or (20_000 if profile.name == "full" else 1_500)
+    cache: dict = {}
+    rows, steps = [], {}
+    for step in LFW_STEPS:
+        if step.name not in args.steps:
+            continue
+        print(f"== {step.name}: {step.what}", flush=True)
+        exp = run_lfw_step(step, resize=resize, train_pairs=profile.max_train_pairs,
+                           test_pairs=profile.max_test_pairs, sampled_pairs=sampled, epochs=epochs,
+                           batch_size=64, cache=cache, verbose=2)
+        h = exp.fit.history
+        m = dict(exp.metrics)
+        m["best_test_accuracy_over_epochs"] = float(h["test_accuracy"].max())
+        m["train_accuracy_at_kept_epoch"] = float(h.loc[h["epoch"] == exp.fit.best_epoch, "accuracy"].iloc[0])
+        side = int((250 if resize is None else int(resize * 250)) * step.resolution_factor)
+        m["image_side"] = side
+        steps[step.name] = {"what": step.what, **m, "history": h.round(4).to_dict("list")}
+        rows.append({"step": step.name, "side": side, "test acc": m["test_accuracy"], "AUC": m["test_auc"],
+                     "kept epoch": m["best_epoch"],
+                     "best test acc (any epoch)": m["best_test_accuracy_over_epochs"],
+                     "train acc": m["train_accuracy_at_kept_epoch"], "seconds": m["train_seconds"]})
+        print(format_table(rows[-1:]), flush=True)
+    print(format_table(rows))
+    result = {
+        "benchmark": "lfw_pairs",
+        "profile": profile.name,
+        "hardware": hardware(),
+        "command": " ".join(["python benchmarks/lfw_pairs.py",
+                             shlex.join(argv if argv is not None else sys.argv[1:])]).strip(),
+        "epochs": epochs,
+        "train_pairs": profile.max_train_pairs or 2145,
+        "validation_pairs": 55,
+        "test_pairs": profile.max_test_pairs or 1000,
+        "steps": steps,
+    }
+    print(f"wrote {write_result(result, args.out)}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

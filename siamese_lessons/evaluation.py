@@ -1,0 +1,177 @@
+"""Scoring pairs and one-shot trials, thresholds, ROC.
+
+Scores are similarities: higher means "more likely the same identity". A pair
+is predicted *same* when its score is **greater than or equal to** the threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._tf import tensorflow
+from .data.containers import OneShotTrials, PairSet
+
+__all__ = [
+    "accuracy_at",
+    "accuracy_standard_error",
+    "best_threshold",
+    "embed_images",
+    "nearest_neighbour_one_shot",
+    "one_shot_accuracy",
+    "pair_scores",
+    "roc_auc",
+]
+
+
+def _check_scores(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel()
+    if scores.shape != labels.shape or scores.size == 0:
+        raise ValueError(f"scores and labels must be non-empty and of equal length, got {scores.shape} "
+                         f"and {labels.shape}")
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError("labels must be 1 (same) or 0 (different)")
+    if not np.isfinite(scores).all():
+        raise ValueError("scores contain NaN or infinity")
+    return scores, labels.astype(np.int64)
+
+
+def accuracy_at(scores, labels, threshold: float) -> float:
+    """Fraction of pairs classified right when ``score >= threshold`` means same."""
+    scores, labels = _check_scores(scores, labels)
+    return float(np.mean((scores >= threshold) == (labels == 1)))
+
+
+def best_threshold(scores, labels) -> tuple[float, float]:
+    """The threshold that maximises accuracy on these (training or validation) scores.
+
+    Candidates are the midpoints between consecutive distinct scores, plus one
+    below the lowest and one above the highest score. Ties: the smallest
+    threshold among those with the highest accuracy.
+
+    Returns
+    -------
+    threshold, accuracy : float
+    """
+    scores, labels = _check_scores(scores, labels)
+    distinct = np.unique(scores)
+    midpoints = (distinct[:-1] + distinct[1:]) / 2
+    candidates = np.concatenate([[distinct[0] - 1.0], midpoints, [distinct[-1] + 1.0]])
+    order = np.argsort(scores, kind="stable")
+    s, y = scores[order], labels[order]
+    # For each candidate t: same-pairs at or above t are right, different-pairs below t are right.
+    below = np.searchsorted(s, candidates, side="left")  # how many scores < t
+    neg_below = np.concatenate([[0], np.cumsum(y == 0)])[below]
+    pos_above = (y == 1).sum() - np.concatenate([[0], np.cumsum(y == 1)])[below]
+    acc = (neg_below + pos_above) / len(s)
+    k = int(np.argmax(acc))
+    return float(candidates[k]), float(acc[k])
+
+
+def roc_auc(scores, labels):
+    """ROC curve and its area (scikit-learn).
+
+    Returns
+    -------
+    fpr, tpr, thresholds : numpy.ndarray
+    auc : float
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    scores, labels = _check_scores(scores, labels)
+    if len(np.unique(labels)) < 2:
+        raise ValueError("ROC needs both same (1) and different (0) pairs")
+    fpr, tpr, thr = roc_curve(labels, scores)
+    return fpr, tpr, thr, float(roc_auc_score(labels, scores))
+
+
+def accuracy_standard_error(accuracy: float, n: int) -> float:
+    """Binomial standard error of an accuracy measured on ``n`` independent pairs."""
+    if n < 1:
+        raise ValueError("n must be positive")
+    return float(np.sqrt(accuracy * (1 - accuracy) / n))
+
+
+def embed_images(tower, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+    """Run a tower on ``uint8`` images (scaled to [0, 1] per batch); returns float32 vectors."""
+    tf = tensorflow()
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
+    if images.ndim == 3:
+        images = images[..., None]
+    expected = tuple(tower.input_shape[1:])
+    if images.shape[1:] != expected:
+        raise ValueError(f"images have shape {images.shape[1:]}, the tower expects {expected}")
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(
+        lambda x: tf.cast(x, tf.float32) / 255.0)
+    return np.asarray(tower.predict(ds, verbose=0), dtype=np.float32)
+
+
+def _tower_and_head(model):
+    try:
+        return model.get_layer("tower"), model.get_layer("head")
+    except ValueError:
+        raise ValueError("the model has no 'tower' and 'head' layers; build it with "
+                         "siamese_lessons.models.siamese_pair_model") from None
+
+
+def pair_scores(model, pairs: PairSet, index=None, *, batch_size: int = 256) -> np.ndarray:
+    """P(same) for each pair, computing each distinct image's embedding once.
+
+    Parameters
+    ----------
+    model : keras.Model
+        From :func:`~siamese_lessons.models.siamese_pair_model`.
+    pairs : PairSet
+    index : sequence of int or None
+        Pairs to score (default all).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float scores in [0, 1].
+    """
+    tower, head = _tower_and_head(model)
+    idx = np.arange(len(pairs)) if index is None else np.asarray(index, dtype=np.int64)
+    used, inverse = np.unique(pairs.pairs[idx], return_inverse=True)
+    emb = embed_images(tower, pairs.images[used], batch_size=batch_size)
+    inverse = inverse.reshape(-1, 2)
+    out = head.predict([emb[inverse[:, 0]], emb[inverse[:, 1]]], batch_size=4096, verbose=0)
+    return np.asarray(out, dtype=np.float64).ravel()
+
+
+def one_shot_accuracy(model, trials: OneShotTrials, *, batch_size: int = 256) -> tuple[float, np.ndarray]:
+    """N-way one-shot accuracy: each query goes to its highest-scoring candidate.
+
+    Returns
+    -------
+    accuracy : float
+    predictions : numpy.ndarray
+        ``(n_trials,)`` chosen candidate positions.
+    """
+    tower, head = _tower_and_head(model)
+    used, inverse = np.unique(np.concatenate([trials.queries[:, None], trials.candidates], 1),
+                              return_inverse=True)
+    emb = embed_images(tower, trials.images[used], batch_size=batch_size)
+    inverse = inverse.reshape(len(trials), trials.n_way + 1)
+    q = np.repeat(inverse[:, :1], trials.n_way, axis=1).ravel()
+    c = inverse[:, 1:].ravel()
+    scores = np.asarray(head.predict([emb[q], emb[c]], batch_size=4096, verbose=0)).reshape(len(trials), -1)
+    predictions = scores.argmax(axis=1)
+    return float(np.mean(predictions == trials.answers)), predictions
+
+
+def nearest_neighbour_one_shot(trials: OneShotTrials) -> tuple[float, np.ndarray]:
+    """The 1-nearest-neighbour baseline: the candidate with the smallest pixel (L2) distance.
+
+    Returns
+    -------
+    accuracy : float
+    predictions : numpy.ndarray
+    """
+    q = trials.images[trials.queries].reshape(len(trials), 1, -1).astype(np.float32)
+    c = trials.images[trials.candidates].reshape(len(trials), trials.n_way, -1).astype(np.float32)
+    distances = np.sqrt(((q - c) ** 2).sum(axis=-1))
+    predictions = distances.argmin(axis=1)
+    return float(np.mean(predictions == trials.answers)), predictions

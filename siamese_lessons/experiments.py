@@ -1,0 +1,316 @@
+"""The course's experiments as functions: build, train with the best epoch chosen
+on validation, and score on held-out data with a threshold chosen on validation.
+
+Chapters call these step by step; the benchmark scripts call the same functions
+with full-profile sizes, so a number in ``benchmarks/results`` comes from the
+code the chapter shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .data.containers import PairSet
+from .datasets import Augmentation
+from .evaluation import accuracy_at, best_threshold, pair_scores, roc_auc
+from .models import build_tower, siamese_pair_model
+from .training import FitResult, compile_pair_model, fit_pair_model
+
+__all__ = [
+    "LFW_SEED_SPLIT",
+    "LFW_STEPS",
+    "LFWStep",
+    "PairExperiment",
+    "lfw_sweep_run",
+    "run_lfw_step",
+    "score_pair_model",
+    "train_pair_model",
+]
+
+
+@dataclasses.dataclass
+class PairExperiment:
+    """A trained pair model and how it scored.
+
+    Attributes
+    ----------
+    model : keras.Model
+    fit : FitResult
+        History, best (validation) epoch, time.
+    threshold : float
+        Chosen on the validation pairs.
+    metrics : dict
+        ``val_accuracy`` (at the threshold), ``test_accuracy``, ``test_auc``,
+        ``best_epoch``, ``epochs_run``, ``train_seconds``, ``parameters``.
+    test_scores : numpy.ndarray or None
+    """
+
+    model: Any
+    fit: FitResult
+    threshold: float
+    metrics: dict[str, float]
+    test_scores: np.ndarray | None
+
+
+def score_pair_model(
+    model, validation: tuple[PairSet, np.ndarray], test: tuple[PairSet, np.ndarray] | None
+) -> tuple[float, dict[str, float], np.ndarray | None]:
+    """Pick the accuracy-maximising threshold on validation, then score the test pairs with it.
+
+    Returns
+    -------
+    threshold, metrics, test_scores
+    """
+    vset, vidx = validation
+    vscores = pair_scores(model, vset, vidx)
+    threshold, val_acc = best_threshold(vscores, vset.labels[vidx])
+    metrics = {"val_accuracy": val_acc}
+    tscores = None
+    if test is not None:
+        tset, tidx = test
+        tscores = pair_scores(model, tset, tidx)
+        labels = tset.labels[tidx]
+        metrics["test_accuracy"] = accuracy_at(tscores, labels, threshold)
+        metrics["test_auc"] = roc_auc(tscores, labels)[3]
+    return threshold, metrics, tscores
+
+
+def train_pair_model(
+    train: PairSet,
+    train_index,
+    validation_index,
+    *,
+    tower: str,
+    input_shape,
+    tower_kwargs: Mapping[str, Any] | None = None,
+    distance: str = "l1",
+    optimizer: str = "adam",
+    learning_rate: float = 6e-5,
+    batch_size: int = 64,
+    epochs: int = 10,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    test: tuple[PairSet, np.ndarray] | None = None,
+    track_test: bool = False,
+    fill_value: float = 0.0,
+    verbose: int | str = "auto",
+) -> PairExperiment:
+    """Build a tower and pair model, train it, keep the best validation epoch, score it.
+
+    Parameters
+    ----------
+    train : PairSet
+        Training pairs; ``train_index`` / ``validation_index`` select the two parts.
+    tower : str
+        A name from :data:`~siamese_lessons.models.TOWERS`.
+    input_shape : (int, int, int)
+    tower_kwargs : mapping
+        Hyperparameters of the tower.
+    distance, optimizer, learning_rate, batch_size, epochs, augmentation, seed, max_seconds
+        As in :func:`~siamese_lessons.training.fit_pair_model`.
+    test : (PairSet, index) or None
+        Held-out pairs, scored once at the end with the validation threshold.
+    track_test : bool
+        Also record test loss/accuracy after every epoch, for plots only (it
+        never influences which epoch is kept).
+
+    Returns
+    -------
+    PairExperiment
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    net = build_tower(tower, input_shape, seed=seed, **dict(tower_kwargs or {}))
+    model = siamese_pair_model(net, distance=distance, seed=seed)
+    compile_pair_model(model, optimizer=optimizer, learning_rate=learning_rate)
+    extra = {"test": test} if (track_test and test is not None) else None
+    fit = fit_pair_model(model, train, train_index, validation_index, epochs=epochs, batch_size=batch_size,
+                         augmentation=augmentation, seed=seed, max_seconds=max_seconds, extra_eval=extra,
+                         fill_value=fill_value, verbose=verbose)
+    threshold, metrics, tscores = score_pair_model(model, (train, np.asarray(validation_index)), test)
+    metrics.update(best_epoch=fit.best_epoch, epochs_run=len(fit.history), train_seconds=fit.seconds,
+                   parameters=int(model.count_params()))
+    return PairExperiment(model=model, fit=fit, threshold=threshold, metrics=metrics, test_scores=tscores)
+
+
+_TOWER_KEYS = ("conv_blocks", "filters", "kernel_size", "dense_units", "dropout")
+
+
+def lfw_sweep_run(train: PairSet, train_index, validation_index, test: tuple[PairSet, np.ndarray], *,
+                  input_shape, epochs: int, max_seconds: float | None = None):
+    """A ``run(config, seed)`` function for :func:`~siamese_lessons.sweeps.run_sweep` on the LFW seed tower.
+
+    ``config`` holds the seed's swept hyperparameters: ``conv_blocks``,
+    ``filters``, ``kernel_size``, ``dense_units`` (and optionally ``dropout``),
+    ``optimizer``, ``batch_size``, ``learning_rate``. Returns validation and
+    test accuracy, test AUC, the kept epoch and the training time.
+    """
+
+    def run(config: dict, seed: int) -> dict[str, float]:
+        exp = train_pair_model(
+            train, train_index, validation_index, tower="lfw_seed", input_shape=input_shape,
+            tower_kwargs={k: config[k] for k in _TOWER_KEYS if k in config},
+            optimizer=config.get("optimizer", "adam"), learning_rate=float(config.get("learning_rate", 6e-5)),
+            batch_size=int(config.get("batch_size", 64)), epochs=epochs, seed=seed, max_seconds=max_seconds,
+            test=test, verbose=0)
+        keep = ("val_accuracy", "test_accuracy", "test_auc", "best_epoch", "train_seconds", "parameters")
+        return {k: exp.metrics[k] for k in keep}
+
+    return run
+
+
+#: The LFW seed's split of pairsDevTrain: 2,145 training and 55 validation pairs.
+LFW_SEED_SPLIT = (2145, 55)
+
+
+@dataclasses.dataclass(frozen=True)
+class LFWStep:
+    """One rung of chapter 2's ladder from the seed model to a better one.
+
+    Attributes
+    ----------
+    name : str
+        Short label for tables.
+    what : str
+        What changed from the previous rung.
+    tower : str
+        Tower name.
+    tower_kwargs : dict
+    optimizer : str
+    learning_rate : float
+    augmentation : Augmentation or None
+    resolution_factor : float
+        Image side relative to the profile's LFW size (0.5 = half).
+    sampled_pairs : bool
+        Train on pairs sampled from the pairsDevTrain people's images (LFW
+        people, identity-unrestricted) instead of the 2,145 official pairs.
+    """
+
+    name: str
+    what: str
+    tower: str
+    tower_kwargs: dict
+    optimizer: str = "adam"
+    learning_rate: float = 6e-5
+    augmentation: Augmentation | None = None
+    resolution_factor: float = 1.0
+    sampled_pairs: bool = False
+
+
+_FACE_AUG = Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05), translation=4.0, flip=True, p=0.5)
+_SEED_TOWER = {"conv_blocks": 2, "filters": 64, "kernel_size": 3, "dropout": 0.5, "dense_units": 1024}
+
+#: Chapter 2's ladder: the seed, then one change at a time.
+LFW_STEPS = (
+    LFWStep("seed", "the LFW seed: 2 conv blocks of 64 3x3, dropout 0.5, dense 1024; Adam 6e-5",
+            "lfw_seed", _SEED_TOWER),
+    LFWStep("+augmentation", "random flips, small rotations, zooms and shifts of the training images",
+            "lfw_seed", _SEED_TOWER, augmentation=_FACE_AUG),
+    LFWStep("improved tower", "batch norm, pooling and global average pooling instead of a 238k-input "
+            "dense layer; Adam 1e-3", "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128},
+            learning_rate=1e-3, augmentation=_FACE_AUG),
+    LFWStep("half resolution", "the improved tower on images of half the side",
+            "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128}, learning_rate=1e-3,
+            augmentation=_FACE_AUG, resolution_factor=0.5),
+    LFWStep("more pairs", "pairs sampled from all images of the pairsDevTrain people "
+            "(identity-unrestricted), not only the 2,145 official ones",
+            "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128}, learning_rate=1e-3,
+            augmentation=_FACE_AUG, resolution_factor=0.5, sampled_pairs=True),
+)
+
+
+def run_lfw_step(
+    step: LFWStep,
+    *,
+    resize: float | None,
+    train_pairs: int | None,
+    test_pairs: int | None,
+    sampled_pairs: int,
+    epochs: int,
+    batch_size: int = 64,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    track_test: bool = True,
+    verbose: int | str = "auto",
+    cache: dict | None = None,
+) -> PairExperiment:
+    """Train and score one rung of :data:`LFW_STEPS` on LFW View 1.
+
+    Data: ``pairsDevTrain`` split 2,145 / 55 as the seed did (scaled down when
+    ``train_pairs`` caps it), scored on ``pairsDevTest`` (optionally a balanced,
+    seeded subset of ``test_pairs``) with the validation-chosen threshold.
+
+    Parameters
+    ----------
+    step : LFWStep
+    resize : float or None
+        Profile LFW resize (``None`` = 250x250); multiplied by ``step.resolution_factor``.
+    train_pairs, test_pairs : int or None
+        Caps (``None`` = all).
+    sampled_pairs : int
+        Pairs drawn for ``step.sampled_pairs`` rungs.
+    epochs, batch_size, seed, max_seconds, track_test, verbose
+        Training settings.
+    cache : dict or None
+        Loaded datasets keyed by resolution, reused across rungs.
+    """
+    from .data import load_lfw_pairs, load_lfw_people
+    from .pairs import check_no_identity_leakage, sample_pairs
+    from .training import split_validation
+
+    factor = (1.0 if resize is None else resize) * step.resolution_factor
+    r = None if factor == 1.0 else factor
+    cache = {} if cache is None else cache
+    if ("pairs", r) not in cache:
+        cache[("pairs", r)] = (load_lfw_pairs("train", resize=r), load_lfw_pairs("test", resize=r))
+    train, test = cache[("pairs", r)]
+    n_val = LFW_SEED_SPLIT[1]
+    rng = np.random.default_rng(seed)
+    index = np.arange(len(train))
+    if train_pairs is not None and train_pairs + n_val < len(train):
+        index = _balanced(train.labels, train_pairs + n_val, rng)
+    tr, va = split_validation(train.subset(index), n_val, seed=seed)
+    tr, va = index[tr], index[va]
+    tidx = np.arange(len(test)) if test_pairs is None or test_pairs >= len(test) else \
+        _balanced(test.labels, test_pairs, rng)
+    fit_set, fit_tr, fit_va = train, tr, va
+    if step.sampled_pairs:
+        if ("people", r) not in cache:
+            people = load_lfw_people(resize=r)
+            keep = np.isin(people.identities, sorted(train.people))
+            cache[("people", r)] = people.subset(keep, name="LFW people of pairsDevTrain")
+        people = cache[("people", r)]
+        check_no_identity_leakage(people, test, context="chapter 2, more pairs")
+        extra = sample_pairs(people, sampled_pairs, seed=seed)
+        # One table: the sampled pairs plus the official validation pairs (re-indexed).
+        fit_set, fit_tr, fit_va = _merge_validation(extra, train, va)
+    shape = train.image_shape if train.images.ndim == 4 else (*train.image_shape, 1)
+    return train_pair_model(fit_set, fit_tr, fit_va, tower=step.tower, input_shape=shape,
+                            tower_kwargs=step.tower_kwargs, optimizer=step.optimizer,
+                            learning_rate=step.learning_rate, batch_size=batch_size, epochs=epochs,
+                            augmentation=step.augmentation, seed=seed, max_seconds=max_seconds,
+                            test=(test, tidx), track_test=track_test, verbose=verbose)
+
+
+def _balanced(labels: np.ndarray, n: int, rng) -> np.ndarray:
+    same = rng.permutation(np.flatnonzero(labels == 1))[: (n + 1) // 2]
+    diff = rng.permutation(np.flatnonzero(labels == 0))[: n // 2]
+    return np.sort(np.concatenate([same, diff]))
+
+
+def _merge_validation(extra: PairSet, official: PairSet, val_index) -> tuple[PairSet, np.ndarray, np.ndarray]:
+    offset = len(extra.images)
+    vpairs = official.pairs[val_index] + offset
+    merged = PairSet(images=np.concatenate([extra.images, official.images]),
+                     pairs=np.concatenate([extra.pairs, vpairs]),
+                     labels=np.concatenate([extra.labels, official.labels[val_index]]),
+                     identities=np.concatenate([extra.identities, official.identities]),
+                     paths=np.concatenate([extra.paths, official.paths]), name=extra.name)
+    n = len(extra)
+    return merged, np.arange(n), np.arange(n, n + len(val_index))

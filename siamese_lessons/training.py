@@ -1,0 +1,222 @@
+"""Training helpers: a validation split from the training pairs only, the best
+epoch chosen on validation (never on test), wall-clock caps, NaN guard, and a
+history table that the plots read."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pandas as pd
+
+from ._tf import keras as _keras
+from .data.containers import PairSet
+from .datasets import Augmentation, pair_dataset
+
+__all__ = ["FitResult", "KeepBest", "TimeLimit", "compile_pair_model", "fit_pair_model", "split_validation"]
+
+
+def split_validation(pairs: PairSet, n_validation: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split pair indices into training and validation, balanced by label.
+
+    Validation comes from the *training* pairs only, so the test set is never
+    used to choose anything.
+
+    Parameters
+    ----------
+    pairs : PairSet
+    n_validation : int
+        Validation pairs (half same, half different, rounding the extra to "same").
+    seed : int
+
+    Returns
+    -------
+    train_index, validation_index : numpy.ndarray
+    """
+    if not 0 < n_validation < len(pairs):
+        raise ValueError(f"n_validation must be between 1 and {len(pairs) - 1}, got {n_validation}")
+    rng = np.random.default_rng(seed)
+    same = rng.permutation(np.flatnonzero(pairs.labels == 1))
+    diff = rng.permutation(np.flatnonzero(pairs.labels == 0))
+    n_same = (n_validation + 1) // 2
+    n_diff = n_validation - n_same
+    if n_same > len(same) or n_diff > len(diff):
+        raise ValueError("not enough pairs of each label for that validation size")
+    val = np.sort(np.concatenate([same[:n_same], diff[:n_diff]]))
+    train = np.setdiff1d(np.arange(len(pairs)), val)
+    return train, val
+
+
+class KeepBest(_keras().callbacks.Callback):
+    """Remember the weights of the best epoch by ``monitor`` and restore them at the end.
+
+    Parameters
+    ----------
+    monitor : str
+        A metric of the *validation* data, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+    mode : {"min", "max"}
+    """
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "min"):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if not monitor.startswith("val_"):
+            raise ValueError(f"choose the best epoch on validation data: monitor must start with 'val_', "
+                             f"got {monitor!r}")
+        self.monitor, self.mode = monitor, mode
+        self.best = None
+        self.best_epoch = None
+        self._weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value):
+            return
+        better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+        if better:
+            self.best, self.best_epoch = float(value), epoch
+            self._weights = [w.copy() for w in self.model.get_weights()]
+
+    def on_train_end(self, logs=None):
+        if self._weights is not None:
+            self.model.set_weights(self._weights)
+
+
+class TimeLimit(_keras().callbacks.Callback):
+    """Stop training after ``seconds`` of wall-clock time (checked after each batch)."""
+
+    def __init__(self, seconds: float | None):
+        super().__init__()
+        self.seconds = seconds
+        self.stopped_early = False
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.seconds is not None and time.perf_counter() - self._start > self.seconds:
+            self.model.stop_training = True
+            self.stopped_early = True
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What :func:`fit_pair_model` returns.
+
+    Attributes
+    ----------
+    history : pandas.DataFrame
+        One row per epoch: ``epoch`` (1-based), ``loss``, ``accuracy``,
+        ``val_loss``, ``val_accuracy`` and any extra evaluation columns.
+    best_epoch : int
+        1-based epoch whose weights the model now holds (best validation).
+    seconds : float
+        Training wall-clock time.
+    stopped_by_time : bool
+        True when the time cap ended training early.
+    """
+
+    history: pd.DataFrame
+    best_epoch: int
+    seconds: float
+    stopped_by_time: bool
+
+
+def compile_pair_model(model, *, optimizer: str = "adam", learning_rate: float = 6e-5) -> None:
+    """Compile a pair model with binary cross-entropy and accuracy at 0.5.
+
+    Parameters
+    ----------
+    optimizer : {"adam", "rmsprop", "sgd"}
+    learning_rate : float
+    """
+    keras = _keras()
+    optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
+                  "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9)}
+    if optimizer not in optimizers:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(optimizers)}")
+    model.compile(optimizer=optimizers[optimizer](learning_rate=learning_rate),
+                  loss=keras.losses.BinaryCrossentropy(),
+                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+
+
+def fit_pair_model(
+    model,
+    pairs: PairSet,
+    train_index,
+    validation_index,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    monitor: str = "val_loss",
+    extra_eval: dict | None = None,
+    fill_value: float = 0.0,
+    verbose: int | str = "auto",
+) -> FitResult:
+    """Train a compiled pair model; keep the epoch that is best on validation.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled (see :func:`compile_pair_model`).
+    pairs : PairSet
+        Training pairs; ``train_index`` and ``validation_index`` select from it
+        (see :func:`split_validation`).
+    epochs, batch_size : int
+    augmentation : Augmentation or None
+        Applied to training batches only.
+    seed : int
+        Seed of shuffling and augmentation.
+    max_seconds : float or None
+        Wall-clock cap; training stops after the batch that crosses it.
+    monitor : str
+        Validation metric that picks the best epoch.
+    extra_eval : dict of str to (PairSet, index) or None
+        More pair sets scored after every epoch *for plotting only* (e.g. the
+        test set, to show what choosing epochs on it would do); they never
+        influence which weights are kept.
+    fill_value : float
+        Fill of distorted borders (see :func:`~siamese_lessons.datasets.pair_dataset`).
+    verbose : int or "auto"
+        Keras progress output.
+
+    Returns
+    -------
+    FitResult
+    """
+    keras = _keras()
+    train_ds = pair_dataset(pairs, train_index, batch_size=batch_size, shuffle=True,
+                            augmentation=augmentation, seed=seed, fill_value=fill_value)
+    val_ds = pair_dataset(pairs, validation_index, batch_size=batch_size)
+    keep = KeepBest(monitor, "min" if "loss" in monitor else "max")
+    limit = TimeLimit(max_seconds)
+    extra_rows: list[dict] = []
+
+    class _Extra(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            row = {}
+            for name, (pset, idx) in (extra_eval or {}).items():
+                ds = pair_dataset(pset, idx, batch_size=batch_size)
+                loss, acc = self.model.evaluate(ds, verbose=0)[:2]
+                row[f"{name}_loss"], row[f"{name}_accuracy"] = loss, acc
+            extra_rows.append(row)
+
+    start = time.perf_counter()
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=verbose, shuffle=False,
+                     callbacks=[keep, limit, _Extra(), keras.callbacks.TerminateOnNaN()])
+    seconds = time.perf_counter() - start
+    frame = pd.DataFrame(hist.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    if extra_rows:
+        frame = pd.concat([frame, pd.DataFrame(extra_rows[: len(frame)])], axis=1)
+    if keep.best_epoch is None:
+        raise FloatingPointError("training produced no finite validation metric "
+                                 f"({monitor}); the loss probably became NaN")
+    return FitResult(history=frame, best_epoch=keep.best_epoch + 1, seconds=seconds,
+                     stopped_by_time=limit.stopped_early)

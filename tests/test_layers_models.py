@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from siamese_lessons._tf import keras as _keras
+from siamese_lessons.layers import CosineDistance, L1Distance, L2Distance, distance_layer
+from siamese_lessons.models import (
+    build_tower,
+    improved_tower,
+    koch_tower,
+    lfw_seed_tower,
+    siamese_pair_model,
+    vgg_tower,
+)
+
+keras = _keras()
+
+A = np.array([[1.0, 2.0, 2.0], [0.0, 3.0, 4.0]], np.float32)
+B = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
+
+
+def test_distances_against_hand_values():
+    np.testing.assert_allclose(L1Distance()(A, B), [[0, 2, 2], [0, 3, 4]])
+    np.testing.assert_allclose(L2Distance()(A, B), [[np.sqrt(8)], [5.0]], rtol=1e-6)
+    # cos(a, b) for row 0: 1 / (3 * 1) -> distance 2/3; row 1: b = 0 -> cos 0 -> distance 1
+    np.testing.assert_allclose(CosineDistance()(A, B), [[2 / 3], [1.0]], rtol=1e-5)
+    with pytest.raises(ValueError, match="cosine"):
+        distance_layer("manhattan")
+
+
+def test_koch_parameter_count_matches_the_paper_architecture():
+    tower = koch_tower()
+    # Hand count: convs 6,464 + 401,536 + 262,272 + 524,544; dense 6*6*256*4096 + 4096; head 4096 + 1
+    assert tower.count_params() == 38_947_648
+    assert siamese_pair_model(tower).count_params() == 38_951_745
+    assert tower.output_shape == (None, 4096)
+    assert tower.get_layer("dense").activation.__name__ == "sigmoid"
+
+
+def test_lfw_seed_tower_is_the_244m_parameter_model():
+    tower = lfw_seed_tower()
+    # 250 -> 124 -> 61 after two 3x3 stride-2 valid convolutions; 61*61*64 = 238,144 features
+    assert tower.get_layer("flatten").output.shape[-1] == 238_144
+    assert tower.count_params() == 64 * 10 + 64 * (9 * 64 + 1) + 238_144 * 1024 + 1024 == 243_898_048
+    with pytest.raises(ValueError, match="do not fit"):
+        lfw_seed_tower((20, 20, 1), conv_blocks=5)
+
+
+def test_other_towers_and_registry():
+    assert improved_tower((62, 62, 1)).output_shape == (None, 128)
+    assert vgg_tower((32, 32, 3), filters=(8, 16)).output_shape == (None, 512)
+    assert build_tower("lfw_seed", (62, 62, 1), dense_units=64).output_shape == (None, 64)
+    with pytest.raises(ValueError, match="unknown tower"):
+        build_tower("resnet", (62, 62, 1))
+    with pytest.raises(ValueError, match="input_shape"):
+        koch_tower((105, 105))
+
+
+def test_both_branches_share_one_set_of_weights():
+    tower = lfw_seed_tower((32, 32, 1), filters=4, dense_units=8, seed=0)
+    model = siamese_pair_model(tower, seed=0)
+    shared = model.get_layer("tower")
+    # The model's weights are the tower's once plus the head's (8 + 1): no second copy.
+    assert model.count_params() == tower.count_params() + 9
+    assert {id(v) for v in shared.trainable_variables} == {id(v) for v in tower.trainable_variables}
+    x = np.random.default_rng(0).random((4, 32, 32, 1)).astype(np.float32)
+    p_ab = model.predict([x, x[::-1]], verbose=0)
+    p_ba = model.predict([x[::-1], x], verbose=0)
+    np.testing.assert_allclose(p_ab, p_ba, rtol=1e-5)  # symmetric because the weights are shared
+    # Changing a tower weight changes both branches' embeddings.
+    w = tower.get_layer("dense").kernel
+    w.assign(w * 0)
+    emb = shared.predict(x, verbose=0)
+    np.testing.assert_allclose(emb, np.full_like(emb, 0.5), atol=1e-6)  # sigmoid(0 + bias 0)
+
+
+@pytest.mark.parametrize("distance", ["l1", "l2", "cosine"])
+def test_pair_model_round_trips_through_save_and_load(tmp_path, distance):
+    model = siamese_pair_model(improved_tower((16, 16, 1), filters=(4,), embedding_dim=6, seed=1),
+                               distance=distance, seed=1)
+    x = np.random.default_rng(1).random((3, 16, 16, 1)).astype(np.float32)
+    before = model.predict([x, x[::-1]], verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict([x, x[::-1]], verbose=0), before, rtol=1e-6)
+    assert ((before > 0) & (before < 1)).all()

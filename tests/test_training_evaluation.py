@@ -1,0 +1,122 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from siamese_lessons.data import OneShotTrials, PairSet
+from siamese_lessons.evaluation import (
+    accuracy_at,
+    accuracy_standard_error,
+    best_threshold,
+    nearest_neighbour_one_shot,
+    one_shot_accuracy,
+    pair_scores,
+    roc_auc,
+)
+from siamese_lessons.models import lfw_seed_tower, siamese_pair_model
+from siamese_lessons.training import KeepBest, compile_pair_model, fit_pair_model, split_validation
+
+
+def _toy_pairs(n=64, seed=0):
+    """Bright and dark 8x8 images: same pair = same brightness class."""
+    rng = np.random.default_rng(seed)
+    bright = rng.integers(180, 256, (8, 8, 8), dtype=np.uint8)
+    dark = rng.integers(0, 70, (8, 8, 8), dtype=np.uint8)
+    images = np.concatenate([bright, dark])
+    ident = ["bright"] * 8 + ["dark"] * 8
+    pairs, labels = [], []
+    for k in range(n):
+        a = rng.integers(16)
+        same = k % 2 == 0
+        pool = [i for i in range(16) if (ident[i] == ident[a]) == same and i != a]
+        pairs.append([a, rng.choice(pool)])
+        labels.append(int(same))
+    return PairSet(images=images, pairs=pairs, labels=labels, identities=ident,
+                   paths=[str(i) for i in range(16)])
+
+
+def test_best_threshold_hand_case_and_tie_rule():
+    # sorted: 0.1 (diff) 0.35 (same) 0.4 (diff) 0.8 (same); t = 0.225 and t = 0.6 both give 3/4
+    t, acc = best_threshold([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    assert acc == 0.75 and t == pytest.approx(0.225)  # ties: the smallest threshold
+    assert accuracy_at([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1], t) == 0.75
+    t, acc = best_threshold([0.2, 0.9], [0, 1])
+    assert acc == 1.0 and 0.2 < t <= 0.9
+    with pytest.raises(ValueError, match="labels"):
+        best_threshold([0.1], [2])
+    with pytest.raises(ValueError, match="NaN"):
+        accuracy_at([np.nan], [1], 0.5)
+
+
+def test_best_threshold_matches_brute_force():
+    rng = np.random.default_rng(3)
+    s = rng.random(300).round(2)  # many ties
+    y = (rng.random(300) < s).astype(int)
+    t, acc = best_threshold(s, y)
+    brute = max(np.mean((s >= c) == (y == 1)) for c in np.concatenate([s, [2.0]]))
+    assert acc == pytest.approx(brute)
+    assert accuracy_at(s, y, t) == pytest.approx(acc)
+
+
+def test_roc_and_standard_error():
+    fpr, tpr, _, auc = roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    assert auc == pytest.approx(0.75)  # 3 of the 4 (same, different) orderings are right
+    assert fpr[0] == 0 and tpr[-1] == 1
+    assert accuracy_standard_error(0.65, 100) == pytest.approx(np.sqrt(0.65 * 0.35 / 100))
+    with pytest.raises(ValueError, match="both"):
+        roc_auc([0.1, 0.2], [1, 1])
+
+
+def test_nearest_neighbour_one_shot_hand_case():
+    images = np.array([[[0]], [[10]], [[200]], [[250]], [[12]]], np.uint8)
+    trials = OneShotTrials(images=images, queries=[4, 3], candidates=[[0, 1, 2], [0, 1, 2]],
+                           answers=[1, 0], runs=[1, 1])
+    acc, pred = nearest_neighbour_one_shot(trials)
+    assert pred.tolist() == [1, 2] and acc == 0.5  # 12 is nearest 10; 250 nearest 200
+
+
+def test_split_validation_is_balanced_disjoint_and_seeded():
+    ps = _toy_pairs(40)
+    tr, va = split_validation(ps, 10, seed=1)
+    assert len(va) == 10 and ps.labels[va].sum() == 5
+    assert not set(tr) & set(va) and len(tr) + len(va) == 40
+    np.testing.assert_array_equal(va, split_validation(ps, 10, seed=1)[1])
+    with pytest.raises(ValueError):
+        split_validation(ps, 40)
+
+
+def test_keep_best_refuses_to_select_on_training_or_test_metrics():
+    with pytest.raises(ValueError, match="validation"):
+        KeepBest("test_accuracy")
+    with pytest.raises(ValueError, match="validation"):
+        KeepBest("loss")
+
+
+def test_fit_learns_a_toy_task_and_keeps_the_best_validation_epoch():
+    ps = _toy_pairs(96)
+    tr, va = split_validation(ps, 32, seed=0)
+    model = siamese_pair_model(lfw_seed_tower((8, 8, 1), conv_blocks=1, filters=4, dense_units=8,
+                                              dropout=0.0, seed=0), seed=0)
+    compile_pair_model(model, learning_rate=0.02)
+    result = fit_pair_model(model, ps, tr, va, epochs=8, batch_size=16, seed=0, verbose=0,
+                            extra_eval={"test": (ps, va)})
+    h = result.history
+    assert list(h["epoch"]) == list(range(1, 9)) and "test_accuracy" in h
+    assert result.best_epoch == int(h["epoch"][h["val_loss"].idxmin()])
+    scores = pair_scores(model, ps, va)
+    # The kept weights are the best epoch's: re-scoring reproduces its validation loss.
+    y = ps.labels[va]
+    bce = -np.mean(y * np.log(np.clip(scores, 1e-7, 1)) + (1 - y) * np.log(np.clip(1 - scores, 1e-7, 1)))
+    assert bce == pytest.approx(h["val_loss"].min(), abs=0.02)
+    assert accuracy_at(scores, y, 0.5) >= 0.9
+
+
+def test_one_shot_accuracy_uses_the_head_scores():
+    ps = _toy_pairs(8)
+    model = siamese_pair_model(lfw_seed_tower((8, 8, 1), conv_blocks=1, filters=2, dense_units=4, seed=0))
+    trials = OneShotTrials(images=ps.images, queries=[0, 8], candidates=[[1, 9], [1, 9]], answers=[0, 1],
+                           runs=[1, 1])
+    acc, pred = one_shot_accuracy(model, trials)
+    direct = [model.predict([ps.images[[q, q]][..., None] / 255.0, ps.images[[1, 9]][..., None] / 255.0],
+                            verbose=0).ravel().argmax() for q in (0, 8)]
+    assert pred.tolist() == direct and acc == np.mean(np.array(direct) == [0, 1])
+    assert isinstance(pd.DataFrame(), pd.DataFrame)
