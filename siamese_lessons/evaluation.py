@@ -20,6 +20,7 @@ __all__ = [
     "one_shot_accuracy",
     "pair_scores",
     "roc_auc",
+    "subset_accuracies",
 ]
 
 
@@ -90,6 +91,20 @@ def accuracy_standard_error(accuracy: float, n: int) -> float:
     if n < 1:
         raise ValueError("n must be positive")
     return float(np.sqrt(accuracy * (1 - accuracy) / n))
+
+
+def subset_accuracies(correct, subset_size: int, *, n_draws: int = 2000, seed: int = 0) -> np.ndarray:
+    """Accuracies of many random subsets (without replacement) of scored pairs.
+
+    Shows how much an accuracy measured on ``subset_size`` pairs varies, given
+    ``correct``, one boolean per pair of a larger test set.
+    """
+    correct = np.asarray(correct, dtype=bool).ravel()
+    if not 0 < subset_size <= len(correct):
+        raise ValueError(f"subset_size must be between 1 and {len(correct)}, got {subset_size}")
+    rng = np.random.default_rng(seed)
+    picks = np.argsort(rng.random((n_draws, len(correct))), axis=1)[:, :subset_size]
+    return correct[picks].mean(axis=1)
 
 
 def embed_images(tower, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:

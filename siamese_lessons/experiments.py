@@ -28,6 +28,7 @@ __all__ = [
     "lfw_sweep_run",
     "run_lfw_step",
     "score_pair_model",
+    "train_koch",
     "train_pair_model",
 ]
 
@@ -47,6 +48,10 @@ class PairExperiment:
         ``val_accuracy`` (at the threshold), ``test_accuracy``, ``test_auc``,
         ``best_epoch``, ``epochs_run``, ``train_seconds``, ``parameters``.
     test_scores : numpy.ndarray or None
+        Score of each test pair.
+    test_set : PairSet or None
+        The test pairs' set, and ``test_index`` the pairs of it that were scored.
+    test_index : numpy.ndarray or None
     """
 
     model: Any
@@ -54,6 +59,22 @@ class PairExperiment:
     threshold: float
     metrics: dict[str, float]
     test_scores: np.ndarray | None
+    test_set: PairSet | None = None
+    test_index: np.ndarray | None = None
+
+    @property
+    def test_labels(self) -> np.ndarray:
+        """Label of each scored test pair (same order as ``test_scores``)."""
+        if self.test_set is None:
+            raise ValueError("this experiment was not scored on test pairs")
+        return self.test_set.labels[self.test_index]
+
+    @property
+    def test_correct(self) -> np.ndarray:
+        """Boolean per test pair: classified right at the validation threshold."""
+        if self.test_scores is None:
+            raise ValueError("this experiment was not scored on test pairs")
+        return (self.test_scores >= self.threshold) == (self.test_labels == 1)
 
 
 def score_pair_model(
@@ -136,7 +157,9 @@ def train_pair_model(
     threshold, metrics, tscores = score_pair_model(model, (train, np.asarray(validation_index)), test)
     metrics.update(best_epoch=fit.best_epoch, epochs_run=len(fit.history), train_seconds=fit.seconds,
                    parameters=int(model.count_params()))
-    return PairExperiment(model=model, fit=fit, threshold=threshold, metrics=metrics, test_scores=tscores)
+    return PairExperiment(model=model, fit=fit, threshold=threshold, metrics=metrics, test_scores=tscores,
+                          test_set=None if test is None else test[0],
+                          test_index=None if test is None else np.asarray(test[1]))
 
 
 _TOWER_KEYS = ("conv_blocks", "filters", "kernel_size", "dense_units", "dropout")
@@ -314,3 +337,25 @@ def _merge_validation(extra: PairSet, official: PairSet, val_index) -> tuple[Pai
                      paths=np.concatenate([extra.paths, official.paths]), name=extra.name)
     n = len(extra)
     return merged, np.arange(n), np.arange(n, n + len(val_index))
+
+
+#: Chapter 1's training settings for the Koch network: Adam at 3e-4 and an L2
+#: penalty of 1e-5 per layer (lighter than the paper's tuned values, because the
+#: runs are far shorter), paper-white (1.0) fill for distorted borders.
+KOCH_SETTINGS = {"learning_rate": 3e-4, "l2": 1e-5, "fill_value": 1.0}
+
+
+def train_koch(pairs: PairSet, train_index, validation_index, *, width: float, epochs: int,
+               batch_size: int, augmentation: Augmentation | None, seed: int = 0,
+               verbose: int | str = "auto") -> PairExperiment:
+    """Train Koch et al.'s network (at ``width`` times its size) on Omniglot verification pairs.
+
+    Uses :data:`KOCH_SETTINGS`; keeps the best validation epoch. Score it on the
+    one-shot runs with :func:`~siamese_lessons.evaluation.one_shot_accuracy`.
+    """
+    return train_pair_model(pairs, train_index, validation_index, tower="koch",
+                            input_shape=(105, 105, 1),
+                            tower_kwargs={"width": width, "l2": KOCH_SETTINGS["l2"]},
+                            learning_rate=KOCH_SETTINGS["learning_rate"], batch_size=batch_size,
+                            epochs=epochs, augmentation=augmentation, fill_value=KOCH_SETTINGS["fill_value"],
+                            seed=seed, verbose=verbose)

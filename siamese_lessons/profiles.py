@@ -53,6 +53,8 @@ class Profile:
         (``None``: all of them). Subsets are drawn balanced and seeded.
     omniglot_train_pairs : int
         Verification pairs drawn from the Omniglot background set.
+    model_width : float
+        Multiplier on the filters and units of the large towers (1.0 = as published).
     one_shot_trials : int
         Number of 20-way one-shot trials evaluated (400 = all official runs).
     epochs : int
@@ -75,6 +77,7 @@ class Profile:
     max_train_pairs: int | None
     max_test_pairs: int | None
     omniglot_train_pairs: int
+    model_width: float
     one_shot_trials: int
     epochs: int
     batch_size: int
@@ -92,6 +95,8 @@ class Profile:
             value = getattr(self, field)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{field} must be a positive integer, got {value!r}")
+        if not 0 < self.model_width <= 1:
+            raise ValueError(f"model_width must be in (0, 1], got {self.model_width!r}")
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
         # Freeze the grid so that a profile cannot be changed behind a chapter's back.
@@ -135,6 +140,7 @@ FULL = Profile(
     max_train_pairs=None,
     max_test_pairs=None,
     omniglot_train_pairs=30_000,
+    model_width=1.0,
     one_shot_trials=400,
     epochs=30,
     batch_size=64,
@@ -151,7 +157,8 @@ QUICK = Profile(
     lfw_color=False,
     max_train_pairs=512,
     max_test_pairs=256,
-    omniglot_train_pairs=1_024,
+    omniglot_train_pairs=2_048,
+    model_width=0.25,
     one_shot_trials=400,
     epochs=2,
     batch_size=32,

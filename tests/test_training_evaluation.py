@@ -120,3 +120,16 @@ def test_one_shot_accuracy_uses_the_head_scores():
                             verbose=0).ravel().argmax() for q in (0, 8)]
     assert pred.tolist() == direct and acc == np.mean(np.array(direct) == [0, 1])
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+def test_subset_accuracies_spread_matches_the_hypergeometric_formula():
+    from siamese_lessons.evaluation import subset_accuracies
+
+    correct = np.r_[np.ones(650, bool), np.zeros(350, bool)]
+    acc = subset_accuracies(correct, 100, n_draws=4000, seed=0)
+    # Sampling 100 of 1000 without replacement: sd = sqrt(p(1-p)/n * (N-n)/(N-1))
+    expected = np.sqrt(0.65 * 0.35 / 100 * (1000 - 100) / (1000 - 1))
+    assert acc.mean() == pytest.approx(0.65, abs=0.005)
+    assert acc.std() == pytest.approx(expected, rel=0.08)
+    with pytest.raises(ValueError):
+        subset_accuracies(correct, 0)
