@@ -10,6 +10,7 @@ output in every chapter. Python exceptions are unaffected. Set
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from types import ModuleType
@@ -32,6 +33,17 @@ def _muted_fd2():
         os.close(devnull)
 
 
+class _NoRetracingNotice(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" notice.
+
+    Scoring many freshly built models (a sweep) retraces by design; the notice
+    says nothing a reader can act on.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def tensorflow() -> ModuleType:
     """Return the ``tensorflow`` module, importing it quietly the first time."""
     if "tensorflow" in sys.modules:
@@ -44,6 +56,7 @@ def tensorflow() -> ModuleType:
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # device discovery prints the cuInit line
+    tf.get_logger().addFilter(_NoRetracingNotice())
     return tf
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "LFWStep",
     "PairExperiment",
     "lfw_sweep_run",
+    "lfw_view1",
     "run_lfw_step",
     "score_pair_model",
     "train_koch",
@@ -283,25 +284,14 @@ def run_lfw_step(
     cache : dict or None
         Loaded datasets keyed by resolution, reused across rungs.
     """
-    from .data import load_lfw_pairs, load_lfw_people
+    from .data import load_lfw_people
     from .pairs import check_no_identity_leakage, sample_pairs
-    from .training import split_validation
 
     factor = (1.0 if resize is None else resize) * step.resolution_factor
     r = None if factor == 1.0 else factor
     cache = {} if cache is None else cache
-    if ("pairs", r) not in cache:
-        cache[("pairs", r)] = (load_lfw_pairs("train", resize=r), load_lfw_pairs("test", resize=r))
-    train, test = cache[("pairs", r)]
-    n_val = LFW_SEED_SPLIT[1]
-    rng = np.random.default_rng(seed)
-    index = np.arange(len(train))
-    if train_pairs is not None and train_pairs + n_val < len(train):
-        index = _balanced(train.labels, train_pairs + n_val, rng)
-    tr, va = split_validation(train.subset(index), n_val, seed=seed)
-    tr, va = index[tr], index[va]
-    tidx = np.arange(len(test)) if test_pairs is None or test_pairs >= len(test) else \
-        _balanced(test.labels, test_pairs, rng)
+    train, tr, va, test, tidx = lfw_view1(r, train_pairs=train_pairs, test_pairs=test_pairs, seed=seed,
+                                          cache=cache)
     fit_set, fit_tr, fit_va = train, tr, va
     if step.sampled_pairs:
         if ("people", r) not in cache:
@@ -319,6 +309,50 @@ def run_lfw_step(
                             learning_rate=step.learning_rate, batch_size=batch_size, epochs=epochs,
                             augmentation=step.augmentation, seed=seed, max_seconds=max_seconds,
                             test=(test, tidx), track_test=track_test, verbose=verbose)
+
+
+def lfw_view1(
+    resize: float | None,
+    *,
+    train_pairs: int | None,
+    test_pairs: int | None,
+    seed: int = 0,
+    cache: dict | None = None,
+) -> tuple[PairSet, np.ndarray, np.ndarray, PairSet, np.ndarray]:
+    """LFW View 1 split the seed's way: pairsDevTrain into training and 55 validation
+    pairs, pairsDevTest for testing; both optionally capped to balanced, seeded subsets.
+
+    Parameters
+    ----------
+    resize : float or None
+        LFW resize (``None`` = 250x250).
+    train_pairs, test_pairs : int or None
+        Caps on training (excluding validation) and test pairs (``None`` = all).
+    seed : int
+    cache : dict or None
+        Loaded pair sets keyed by ``("pairs", resize)``, filled and reused.
+
+    Returns
+    -------
+    train, train_index, validation_index, test, test_index
+    """
+    from .data import load_lfw_pairs
+    from .training import split_validation
+
+    cache = {} if cache is None else cache
+    if ("pairs", resize) not in cache:
+        cache[("pairs", resize)] = (load_lfw_pairs("train", resize=resize),
+                                    load_lfw_pairs("test", resize=resize))
+    train, test = cache[("pairs", resize)]
+    n_val = LFW_SEED_SPLIT[1]
+    rng = np.random.default_rng(seed)
+    index = np.arange(len(train))
+    if train_pairs is not None and train_pairs + n_val < len(train):
+        index = _balanced(train.labels, train_pairs + n_val, rng)
+    tr, va = split_validation(train.subset(index), n_val, seed=seed)
+    tidx = np.arange(len(test)) if test_pairs is None or test_pairs >= len(test) else \
+        _balanced(test.labels, test_pairs, rng)
+    return train, index[tr], index[va], test, tidx
 
 
 def _balanced(labels: np.ndarray, n: int, rng) -> np.ndarray:

@@ -65,6 +65,8 @@ class Profile:
         Seeds repeated for error bars.
     sweep_grid : Mapping[str, tuple]
         Values tried for each hyperparameter in a one-at-a-time sweep.
+    sweep_base : Mapping[str, Any]
+        The configuration the sweep varies one hyperparameter at a time around.
     max_train_seconds : float or None
         Wall-clock cap for one training run (``None``: no cap).
     max_sweep_seconds : float or None
@@ -83,6 +85,7 @@ class Profile:
     batch_size: int
     seeds: tuple[int, ...]
     sweep_grid: Mapping[str, tuple[Any, ...]]
+    sweep_base: Mapping[str, Any]
     max_train_seconds: float | None
     max_sweep_seconds: float | None
 
@@ -102,6 +105,9 @@ class Profile:
         # Freeze the grid so that a profile cannot be changed behind a chapter's back.
         frozen = MappingProxyType({k: tuple(v) for k, v in self.sweep_grid.items()})
         object.__setattr__(self, "sweep_grid", frozen)
+        if set(self.sweep_base) != set(self.sweep_grid):
+            raise ValueError("sweep_base must set exactly the hyperparameters of sweep_grid")
+        object.__setattr__(self, "sweep_base", MappingProxyType(dict(self.sweep_base)))
 
     @property
     def lfw_image_shape(self) -> tuple[int, int]:
@@ -146,6 +152,8 @@ FULL = Profile(
     batch_size=64,
     seeds=(0, 1, 2),
     sweep_grid=_SEED_SWEEP,
+    sweep_base={"conv_blocks": 2, "filters": 64, "kernel_size": 3, "dense_units": 1024, "optimizer": "adam",
+                "batch_size": 64, "learning_rate": 6e-5},
     max_train_seconds=None,
     max_sweep_seconds=None,
 )
@@ -172,6 +180,8 @@ QUICK = Profile(
         "batch_size": (16, 32),
         "learning_rate": (6e-3, 6e-4),
     },
+    sweep_base={"conv_blocks": 2, "filters": 16, "kernel_size": 3, "dense_units": 64, "optimizer": "adam",
+                "batch_size": 32, "learning_rate": 6e-4},
     max_train_seconds=20.0,
     max_sweep_seconds=45.0,
 )

@@ -60,6 +60,7 @@ def run_sweep(
     csv_path: str | Path | None = None,
     max_seconds: float | None = None,
     progress: bool = True,
+    errors: str = "raise",
 ) -> pd.DataFrame:
     """Run ``run(config, seed)`` for every configuration and seed.
 
@@ -80,6 +81,10 @@ def run_sweep(
         the result's ``attrs["not_run"]`` and reported, never dropped silently.
     progress : bool
         Show a tqdm bar.
+    errors : {"raise", "record"}
+        ``"record"``: a configuration whose run raises ``ValueError`` (e.g. a
+        tower that does not fit the image) gets a row with the message in an
+        ``error`` column and no metrics, instead of stopping the sweep.
 
     Returns
     -------
@@ -91,6 +96,8 @@ def run_sweep(
 
     if not seeds:
         raise ValueError("seeds must name at least one seed")
+    if errors not in ("raise", "record"):
+        raise ValueError(f"errors must be 'raise' or 'record', got {errors!r}")
     done: dict[str, dict] = {}
     path = Path(csv_path) if csv_path is not None else None
     if path is not None and path.exists() and path.stat().st_size:
@@ -110,7 +117,12 @@ def run_sweep(
             not_run.append({"param": param, "value": str(value), "seed": seed})
             continue
         t0 = time.perf_counter()
-        metrics = dict(run(dict(config), int(seed)))
+        try:
+            metrics = dict(run(dict(config), int(seed)))
+        except ValueError as exc:
+            if errors == "raise":
+                raise
+            metrics = {"error": str(exc)}
         row = {"param": param, "value": str(value), "seed": int(seed), **metrics,
                "seconds": time.perf_counter() - t0, "config": json.dumps(config, sort_keys=True, default=str)}
         rows.append(row)
@@ -138,6 +150,8 @@ def summarize_sweep(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     """
     if metric not in results:
         raise KeyError(f"no column {metric!r} in the results; have {list(results.columns)}")
+    if "error" in results:
+        results = results[results["error"].isna()]
     grouped = results.groupby(["param", "value"], sort=False)[metric]
     table = grouped.agg(["mean", "std", "count"]).reset_index()
     base = table[table["param"] == "base"]

@@ -32,3 +32,43 @@ def test_committed_data_memory_result_meets_the_target():
     result = json.loads((ROOT / "benchmarks/results/data_memory.json").read_text())
     assert result["image_shape"] == [250, 250] and result["subsets"] == ["train", "test"]
     assert result["ratio"] <= 0.25
+
+
+def _run_benchmark(script, *args, out):
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args, "--out", str(out)],
+                         capture_output=True, text=True, check=False,
+                         env={**__import__("os").environ, "SIAMESE_LESSONS_PROFILE": "quick"})
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.data
+def test_lfw_pairs_smoke(lfw_data_home, tmp_path):
+    result = _run_benchmark("lfw_pairs.py", "--resize", "0.2", "--epochs", "1", "--steps", "seed",
+                            "more pairs", "--sampled-pairs", "200", out=tmp_path / "l.json")
+    assert set(result["steps"]) == {"seed", "more pairs"}
+    seed = result["steps"]["seed"]
+    assert seed["image_side"] == 50 and result["steps"]["more pairs"]["image_side"] == 25
+    for key in ("test_accuracy", "test_auc", "best_test_accuracy_over_epochs", "history", "train_seconds"):
+        assert key in seed
+    assert seed["best_test_accuracy_over_epochs"] >= min(seed["history"]["test_accuracy"])
+    assert "hardware" in result and result["profile"] == "quick"
+
+
+@pytest.mark.data
+def test_omniglot_one_shot_smoke(omniglot_home, tmp_path):
+    result = _run_benchmark("omniglot_one_shot.py", "--pairs", "64", "--epochs", "1", "--width", "0.1",
+                            out=tmp_path / "o.json")
+    methods = result["methods"]
+    assert methods["chance"]["one_shot_accuracy"] == 0.05
+    assert 0 <= methods["Siamese, affine distortions"]["one_shot_accuracy"] <= 1
+    assert result["trials"] == 400 and "242 characters" in result["training_set"]
+
+
+@pytest.mark.data
+def test_lfw_sweep_smoke(lfw_data_home, tmp_path):
+    result = _run_benchmark("lfw_sweep.py", "--resize", "0.1", "--epochs", "1", "--seeds", "0",
+                            out=tmp_path / "s.json")
+    assert result["image_side"] == 25 and result["seeds"] == [0]
+    assert result["summary"][0]["param"] == "base"
+    assert len(result["runs"]) + len(result["not_run"]) == 8  # 1 base + 7 varied settings, one seed

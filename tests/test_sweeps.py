@@ -81,3 +81,17 @@ def test_sample_pairs_is_balanced_distinct_and_spread():
     np.testing.assert_array_equal(ps.pairs, sample_pairs(ds, 400, seed=0).pairs)
     with pytest.raises(ValueError, match="two or more images"):
         sample_pairs(ds.subset(np.arange(10)), 4)
+
+
+def test_sweep_records_configurations_that_cannot_run():
+    def run(config, seed):
+        if config["a"] == 3:
+            raise ValueError("3 does not fit")
+        return {"score": float(config["a"])}
+
+    configs = one_at_a_time_configs({"a": 1}, {"a": [2, 3]})
+    with pytest.raises(ValueError, match="does not fit"):
+        run_sweep(run, configs, seeds=[0], progress=False)
+    rows = run_sweep(run, configs, seeds=[0], progress=False, errors="record")
+    assert rows.loc[rows["value"] == "3", "error"].item() == "3 does not fit"
+    assert summarize_sweep(rows, "score")["value"].tolist() == ["-", "2"]
