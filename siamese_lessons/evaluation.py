@@ -19,8 +19,11 @@ __all__ = [
     "nearest_neighbour_one_shot",
     "one_shot_accuracy",
     "pair_scores",
+    "lfw_ten_fold",
+    "recall_at_k",
     "roc_auc",
     "subset_accuracies",
+    "threshold_at_far",
 ]
 
 
@@ -190,3 +193,120 @@ def nearest_neighbour_one_shot(trials: OneShotTrials) -> tuple[float, np.ndarray
     distances = np.sqrt(((q - c) ** 2).sum(axis=-1))
     predictions = distances.argmin(axis=1)
     return float(np.mean(predictions == trials.answers)), predictions
+
+
+def _candidates(scores: np.ndarray) -> np.ndarray:
+    distinct = np.unique(scores)
+    return np.concatenate([[distinct[0] - 1.0], (distinct[:-1] + distinct[1:]) / 2, [distinct[-1] + 1.0]])
+
+
+def threshold_at_far(impostor_scores, target_far: float) -> float:
+    """The most permissive threshold whose false-accept rate on ``impostor_scores`` is at most ``target_far``.
+
+    FAR(t) is the fraction of impostor (different-identity) scores ``>= t``. Of
+    all candidate thresholds (midpoints between distinct scores, and one above
+    the highest) with ``FAR(t) <= target_far``, the smallest is returned, so the
+    achieved FAR is the largest one not above the target. With ``m`` impostor
+    scores, at most ``floor(target_far * m)`` of them are accepted.
+    """
+    scores = np.sort(np.asarray(impostor_scores, dtype=np.float64).ravel())
+    if scores.size == 0 or not np.isfinite(scores).all():
+        raise ValueError("impostor_scores must be a non-empty array of finite numbers")
+    if not 0 <= target_far < 1:
+        raise ValueError(f"target_far must be in [0, 1), got {target_far}")
+    cands = _candidates(scores)
+    far = 1.0 - np.searchsorted(scores, cands, side="left") / scores.size  # fraction >= t
+    ok = np.flatnonzero(far <= target_far + 1e-12)
+    return float(cands[ok[0]])
+
+
+def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_size: int = 1001) -> dict:
+    """The LFW View 2 protocol on scored ``pairs.txt`` pairs.
+
+    For each fold *k*: the accuracy threshold is chosen on the other nine folds
+    (:func:`best_threshold`: the accuracy-maximising midpoint, smallest on ties;
+    ``score >= threshold`` means same) and the held-out fold is scored with it.
+    Also per fold: the threshold for ``far_target`` is set on the other nine folds'
+    different pairs (:func:`threshold_at_far`) and the held-out fold's true-accept
+    rate (TAR) and false-accept rate (FAR) are measured at it. ROC curves are
+    averaged over folds at fixed false-accept rates (vertical averaging); AUC and
+    the equal error rate (EER, where FAR = 1 - TAR) are read off that mean curve.
+
+    Parameters
+    ----------
+    scores, labels, folds : array-like
+        One entry per pair: similarity score, label (1 same, 0 different), fold.
+    far_target : float, default=1e-3
+    fpr_grid_size : int
+        Points of the common false-accept-rate grid.
+
+    Returns
+    -------
+    dict
+        ``accuracy_mean``, ``accuracy_std`` (over folds, ddof=1), ``accuracy_sem``
+        (``std / sqrt(folds)``, LFW's reporting rule), ``fold_accuracies``, ``auc``,
+        ``eer``, ``tar_at_far`` and ``far_at_far`` (means over folds), ``fpr`` and
+        ``tpr`` (the mean ROC).
+    """
+    from sklearn.metrics import roc_curve
+
+    scores, labels = _check_scores(scores, labels)
+    folds = np.asarray(folds).ravel()
+    if folds.shape != scores.shape:
+        raise ValueError(f"folds must have one entry per pair, got {folds.shape} for {scores.shape}")
+    ids = np.unique(folds)
+    if len(ids) < 2:
+        raise ValueError("the protocol needs at least two folds")
+    grid = np.linspace(0.0, 1.0, fpr_grid_size)
+    accs, tars, fars, tprs = [], [], [], []
+    for k in ids:
+        test, train = folds == k, folds != k
+        if len(np.unique(labels[test])) < 2:
+            raise ValueError(f"fold {k} lacks same or different pairs")
+        t, _ = best_threshold(scores[train], labels[train])
+        accs.append(accuracy_at(scores[test], labels[test], t))
+        t_far = threshold_at_far(scores[train & (labels == 0)], far_target)
+        tars.append(float(np.mean(scores[test & (labels == 1)] >= t_far)))
+        fars.append(float(np.mean(scores[test & (labels == 0)] >= t_far)))
+        fpr, tpr, _ = roc_curve(labels[test], scores[test])
+        tprs.append(np.interp(grid, fpr, tpr))
+    mean_tpr = np.mean(tprs, axis=0)
+    auc = float(np.trapezoid(mean_tpr, grid))
+    frr = 1.0 - mean_tpr
+    i = int(np.argmin(np.abs(frr - grid)))
+    eer = float((grid[i] + frr[i]) / 2)
+    accs = np.asarray(accs)
+    return {
+        "accuracy_mean": float(accs.mean()),
+        "accuracy_std": float(accs.std(ddof=1)),
+        "accuracy_sem": float(accs.std(ddof=1) / np.sqrt(len(accs))),
+        "fold_accuracies": accs.tolist(),
+        "auc": auc,
+        "eer": eer,
+        "tar_at_far": float(np.mean(tars)),
+        "far_at_far": float(np.mean(fars)),
+        "far_target": far_target,
+        "fpr": grid,
+        "tpr": mean_tpr,
+    }
+
+
+def recall_at_k(embeddings, labels, ks=(1, 5, 10)) -> dict[int, float]:
+    """Identification recall@k: for each item, is an item of the same identity among
+    its ``k`` nearest neighbours (Euclidean, excluding itself)?
+
+    Only items whose identity has at least one other item count as queries.
+    """
+    emb = np.asarray(embeddings, dtype=np.float64)
+    labels = np.asarray(labels).ravel()
+    if emb.ndim != 2 or len(emb) != len(labels):
+        raise ValueError("embeddings must be (n, d) with one label per row")
+    d = ((emb[:, None, :] - emb[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    order = np.argsort(d, axis=1, kind="stable")[:, :-1]  # the last is the item itself (distance inf)
+    match = labels[order] == labels[:, None]
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    queries = counts[inverse] >= 2
+    if not queries.any():
+        raise ValueError("no identity has two items; recall@k is undefined")
+    return {int(k): float(match[queries, :k].any(axis=1).mean()) for k in ks}

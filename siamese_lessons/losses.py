@@ -1,0 +1,199 @@
+"""Losses on distances and embeddings, with the package's label convention
+(``1`` = same identity, ``0`` = different).
+
+- :func:`contrastive_loss`: ``y * d^2 + (1 - y) * max(margin - d, 0)^2`` (Hadsell et al.
+  2006 write it with Y = 0 for *similar* pairs; here 1 means same, as everywhere
+  in the package: swapping the convention pulls impostors together).
+- :func:`triplet_loss`: ``max(d(a, p) - d(a, n) + margin, 0)`` on given triplets.
+- Online mining inside a batch of labelled embeddings: :func:`batch_all_triplet_loss`,
+  :func:`batch_hard_triplet_loss`, :func:`semi_hard_triplet_loss`.
+
+Distances are Euclidean unless ``squared=True``. A batch without any valid
+triplet (no two images of one identity, or a single identity) gives a loss of 0
+and no gradient rather than NaN.
+"""
+
+from __future__ import annotations
+
+from ._tf import keras as _keras
+
+keras = _keras()
+ops = keras.ops
+
+__all__ = [
+    "BatchAllTripletLoss",
+    "BatchHardTripletLoss",
+    "ContrastiveLoss",
+    "SemiHardTripletLoss",
+    "batch_all_triplet_loss",
+    "batch_hard_triplet_loss",
+    "contrastive_loss",
+    "pairwise_distances",
+    "semi_hard_triplet_loss",
+    "triplet_loss",
+]
+
+_PACKAGE = "siamese_lessons"
+
+
+def contrastive_loss(labels, distances, margin: float = 1.0):
+    """Mean contrastive loss ``y d^2 + (1 - y) max(margin - d, 0)^2``.
+
+    Parameters
+    ----------
+    labels : tensor (batch,) or (batch, 1)
+        1 = same identity, 0 = different.
+    distances : tensor (batch,) or (batch, 1)
+        Distances between the two embeddings of each pair (non-negative).
+    margin : float
+        Different pairs farther apart than ``margin`` cost nothing.
+    """
+    y = ops.reshape(ops.cast(labels, "float32"), (-1,))
+    d = ops.reshape(ops.cast(distances, "float32"), (-1,))
+    return ops.mean(y * ops.square(d) + (1.0 - y) * ops.square(ops.maximum(margin - d, 0.0)))
+
+
+def _distance(a, b, squared: bool):
+    sq = ops.sum(ops.square(a - b), axis=-1)
+    return sq if squared else ops.sqrt(ops.maximum(sq, 1e-12))
+
+
+def triplet_loss(anchor, positive, negative, margin: float = 0.2, squared: bool = False):
+    """Mean ``max(d(a, p) - d(a, n) + margin, 0)`` over given triplets of embeddings."""
+    return ops.mean(ops.maximum(_distance(anchor, positive, squared) - _distance(anchor, negative, squared)
+                                + margin, 0.0))
+
+
+def pairwise_distances(embeddings, squared: bool = False):
+    """``(n, n)`` Euclidean (or squared) distances between all rows, 0 on the diagonal."""
+    e = ops.cast(embeddings, "float32")
+    sq = ops.sum(ops.square(e), axis=1)
+    d2 = ops.maximum(sq[:, None] - 2.0 * ops.matmul(e, ops.transpose(e)) + sq[None, :], 0.0)
+    n = ops.shape(e)[0]
+    d2 = d2 * (1.0 - ops.eye(n))
+    if squared:
+        return d2
+    # sqrt has an infinite gradient at 0: compute it only where d2 > 0.
+    zero = ops.cast(ops.equal(d2, 0.0), "float32")
+    return ops.sqrt(d2 + zero * 1e-16) * (1.0 - zero)
+
+
+def _masks(labels):
+    labels = ops.reshape(labels, (-1,))
+    same = ops.equal(labels[:, None], labels[None, :])
+    n = ops.shape(labels)[0]
+    not_self = ops.logical_not(ops.cast(ops.eye(n), "bool"))
+    positive = ops.logical_and(same, not_self)
+    negative = ops.logical_not(same)
+    return positive, negative
+
+
+def batch_all_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bool = False):
+    """Mean loss over all valid triplets of the batch that have a positive loss.
+
+    Valid: ``a != p``, ``label(a) == label(p)``, ``label(n) != label(a)``.
+    Averaging only over the triplets that still violate the margin keeps the
+    loss from vanishing as easy triplets pile up (Hermans et al. 2017).
+    """
+    d = pairwise_distances(embeddings, squared)
+    positive, negative = _masks(labels)
+    loss = d[:, :, None] - d[:, None, :] + margin  # [a, p, n]
+    valid = ops.logical_and(positive[:, :, None], negative[:, None, :])
+    loss = ops.maximum(loss, 0.0) * ops.cast(valid, "float32")
+    n_positive = ops.sum(ops.cast(loss > 1e-16, "float32"))
+    return ops.sum(loss) / ops.maximum(n_positive, 1.0)
+
+
+def batch_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bool = False):
+    """For each anchor, its farthest positive and closest negative (Hermans et al. 2017).
+
+    Mean over anchors that have at least one positive and one negative in the batch.
+    """
+    d = pairwise_distances(embeddings, squared)
+    positive, negative = _masks(labels)
+    pos_f = ops.cast(positive, "float32")
+    neg_f = ops.cast(negative, "float32")
+    hardest_pos = ops.max(d * pos_f, axis=1)
+    big = ops.max(d) + 1.0
+    hardest_neg = ops.min(d + (1.0 - neg_f) * big, axis=1)
+    valid = ops.cast(ops.logical_and(ops.any(positive, axis=1), ops.any(negative, axis=1)), "float32")
+    loss = ops.maximum(hardest_pos - hardest_neg + margin, 0.0) * valid
+    return ops.sum(loss) / ops.maximum(ops.sum(valid), 1.0)
+
+
+def semi_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bool = False):
+    """FaceNet's semi-hard mining (Schroff et al. 2015), over every positive pair (a, p).
+
+    The negative is the closest one *farther* than the positive,
+    ``d(a, p) < d(a, n)``; if the anchor has none, its farthest negative is used
+    (as in TensorFlow Addons). Mean over positive pairs of anchors that have a
+    negative.
+    """
+    d = pairwise_distances(embeddings, squared)
+    positive, negative = _masks(labels)
+    neg_f = ops.cast(negative, "float32")
+    big = ops.max(d) + 1.0
+    d_ap = d[:, :, None]  # [a, p, 1]
+    d_an = d[:, None, :]  # [a, 1, n]
+    outside = ops.logical_and(negative[:, None, :], d_an > d_ap)  # semi-hard candidates
+    semi = ops.min(ops.where(outside, ops.broadcast_to(d_an, ops.shape(outside)), big), axis=2)
+    farthest = ops.max(d * neg_f - (1.0 - neg_f), axis=1)[:, None]  # per anchor, -1 if no negative
+    has_outside = ops.any(outside, axis=2)
+    chosen = ops.where(has_outside, semi, ops.broadcast_to(farthest, ops.shape(semi)))
+    has_negative = ops.any(negative, axis=1)[:, None]
+    valid = ops.cast(ops.logical_and(positive, has_negative), "float32")
+    loss = ops.maximum(d - chosen + margin, 0.0) * valid
+    return ops.sum(loss) / ops.maximum(ops.sum(valid), 1.0)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ContrastiveLoss(keras.losses.Loss):
+    """Keras loss: ``y_true`` = labels (1 same), ``y_pred`` = pair distances."""
+
+    def __init__(self, margin: float = 1.0, name: str = "contrastive", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.margin = float(margin)
+
+    def call(self, y_true, y_pred):
+        return contrastive_loss(y_true, y_pred, self.margin)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin}
+
+
+class _MinedTripletLoss(keras.losses.Loss):
+    _fn = None
+
+    def __init__(self, margin: float = 0.2, squared: bool = False, name: str | None = None, **kwargs):
+        super().__init__(name=name or self.default_name, **kwargs)
+        self.margin, self.squared = float(margin), bool(squared)
+
+    def call(self, y_true, y_pred):
+        return type(self)._fn(y_true, y_pred, self.margin, self.squared)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin, "squared": self.squared}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class BatchAllTripletLoss(_MinedTripletLoss):
+    """Keras loss: ``y_true`` = identity labels, ``y_pred`` = embeddings; batch-all mining."""
+
+    default_name = "batch_all_triplet"
+    _fn = staticmethod(batch_all_triplet_loss)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class BatchHardTripletLoss(_MinedTripletLoss):
+    """Keras loss: ``y_true`` = identity labels, ``y_pred`` = embeddings; batch-hard mining."""
+
+    default_name = "batch_hard_triplet"
+    _fn = staticmethod(batch_hard_triplet_loss)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class SemiHardTripletLoss(_MinedTripletLoss):
+    """Keras loss: ``y_true`` = identity labels, ``y_pred`` = embeddings; semi-hard mining."""
+
+    default_name = "semi_hard_triplet"
+    _fn = staticmethod(semi_hard_triplet_loss)
