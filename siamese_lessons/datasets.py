@@ -18,7 +18,15 @@ import numpy as np
 from ._tf import tensorflow
 from .data.containers import PairSet
 
-__all__ = ["Augmentation", "KOCH_AFFINE", "FLIP", "affine_matrices", "augment_images", "pair_dataset"]
+__all__ = [
+    "FLIP",
+    "KOCH_AFFINE",
+    "Augmentation",
+    "affine_matrices",
+    "augment_images",
+    "identity_batch_dataset",
+    "pair_dataset",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,5 +218,53 @@ def pair_dataset(
             left = augment_images(left, augmentation, seed_l, fill_value)
             right = augment_images(right, augmentation, seed_r, fill_value)
         return (left, right), label
+
+    return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def identity_batch_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batches: np.ndarray,
+    *,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+    fill_value: float = 0.0,
+):
+    """A ``tf.data.Dataset`` of ``(images, labels)`` batches given by index rows.
+
+    Use with :func:`~siamese_lessons.pairs.pk_batches` for online triplet mining:
+    ``y_true`` is the identity label of each image, ``y_pred`` the embeddings.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        ``uint8`` table ``(n, H, W)`` or ``(n, H, W, C)``.
+    labels : numpy.ndarray
+        ``(n,)`` integer identity of each image.
+    batches : numpy.ndarray
+        ``(n_batches, batch_size)`` indices into ``images``.
+    augmentation, seed, fill_value
+        As in :func:`pair_dataset`.
+    """
+    tf = tensorflow()
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"images must be uint8, got {images.dtype}")
+    batches = np.asarray(batches, dtype=np.int64)
+    if batches.ndim != 2 or batches.size == 0:
+        raise ValueError(f"batches must be a non-empty (n_batches, batch_size) array, got {batches.shape}")
+    if batches.max() >= len(images) or batches.min() < 0:
+        raise IndexError(f"batches refer to image {int(batches.max())}, but there are {len(images)} images")
+    table = tf.constant(images if images.ndim == 4 else images[..., None])
+    label_table = tf.constant(np.asarray(labels, dtype=np.int64))
+    ds = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(batches),
+                              tf.data.Dataset.random(seed=seed).batch(2)))
+
+    def load(idx, rnd):
+        x = tf.cast(tf.gather(table, idx), tf.float32) / 255.0
+        if augmentation is not None and not augmentation.is_identity:
+            x = augment_images(x, augmentation, rnd, fill_value)
+        return x, tf.gather(label_table, idx)
 
     return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

@@ -16,6 +16,7 @@ __all__ = [
     "accuracy_standard_error",
     "best_threshold",
     "embed_images",
+    "embedding_pair_scores",
     "nearest_neighbour_one_shot",
     "one_shot_accuracy",
     "pair_scores",
@@ -157,6 +158,19 @@ def pair_scores(model, pairs: PairSet, index=None, *, batch_size: int = 256) -> 
     inverse = inverse.reshape(-1, 2)
     out = head.predict([emb[inverse[:, 0]], emb[inverse[:, 1]]], batch_size=4096, verbose=0)
     return np.asarray(out, dtype=np.float64).ravel()
+
+
+def embedding_pair_scores(embedder, pairs: PairSet, index=None, *, batch_size: int = 256) -> np.ndarray:
+    """Similarity of each pair under an embedding model: minus the Euclidean distance.
+
+    Each distinct image is embedded once. Higher means more likely the same identity,
+    so the thresholds and protocols of this module apply unchanged.
+    """
+    idx = np.arange(len(pairs)) if index is None else np.asarray(index, dtype=np.int64)
+    used, inverse = np.unique(pairs.pairs[idx], return_inverse=True)
+    emb = embed_images(embedder, pairs.images[used], batch_size=batch_size).astype(np.float64)
+    inverse = inverse.reshape(-1, 2)
+    return -np.sqrt(((emb[inverse[:, 0]] - emb[inverse[:, 1]]) ** 2).sum(axis=1))
 
 
 def one_shot_accuracy(model, trials: OneShotTrials, *, batch_size: int = 256) -> tuple[float, np.ndarray]:

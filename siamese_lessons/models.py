@@ -20,6 +20,8 @@ layers = keras.layers
 __all__ = [
     "TOWERS",
     "build_tower",
+    "embedding_model",
+    "siamese_distance_model",
     "improved_tower",
     "koch_tower",
     "lfw_seed_tower",
@@ -262,3 +264,39 @@ def siamese_pair_model(
     b = keras.Input(shape=shape, name="right")
     shared = keras.Model(tower.input, tower.output, name="tower")
     return keras.Model([a, b], head([shared(a), shared(b)]), name=name)
+
+
+def embedding_model(
+    tower: keras.Model,
+    *,
+    dim: int = 128,
+    normalize: bool = True,
+    seed: int | None = None,
+    name: str = "embedder",
+) -> keras.Model:
+    """Tower, a linear projection to ``dim`` numbers and L2 normalisation.
+
+    The model for contrastive and triplet losses: images map to points on the
+    unit sphere, and the distance between two points says how alike two faces are.
+    """
+    x = layers.Dense(dim, kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+                     name="projection")(tower.output)
+    if normalize:
+        x = layers.UnitNormalization(name="l2_normalize")(x)
+    return keras.Model(tower.input, x, name=name)
+
+
+def siamese_distance_model(embedder: keras.Model, *, distance: str = "l2", name: str = "siamese_distance"):
+    """Two inputs through one embedding model; output their distance ``(batch, 1)``.
+
+    Train it with :class:`~siamese_lessons.losses.ContrastiveLoss` on pair labels
+    (1 = same). The embedder is shared (one set of weights) and is the layer
+    named after it.
+    """
+    if distance not in ("l2", "cosine"):
+        raise ValueError(f"contrastive training needs a scalar distance: 'l2' or 'cosine', got {distance!r}")
+    shape = tuple(embedder.input_shape[1:])
+    a = keras.Input(shape=shape, name="left")
+    b = keras.Input(shape=shape, name="right")
+    d = distance_layer(distance, name=f"{distance}_distance")(embedder(a), embedder(b))
+    return keras.Model([a, b], d, name=name)

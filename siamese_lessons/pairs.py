@@ -9,7 +9,7 @@ import numpy as np
 from .data.containers import DIFFERENT, SAME, IdentitySet, PairSet
 from .errors import IdentityLeakageError
 
-__all__ = ["check_no_identity_leakage", "exclude_identities", "sample_pairs"]
+__all__ = ["check_no_identity_leakage", "exclude_identities", "pk_batches", "sample_pairs"]
 
 
 def _people(evaluation: PairSet | Iterable[str]) -> set[str]:
@@ -161,3 +161,57 @@ def sample_pairs(
     return PairSet(images=data.images, pairs=pairs[shuffle], labels=pair_labels[shuffle],
                    identities=data.identities, paths=paths,
                    name=name or f"{n_pairs} pairs sampled from {data.name}")
+
+
+def pk_batches(
+    data: IdentitySet,
+    p: int,
+    k: int,
+    n_batches: int,
+    *,
+    seed: int = 0,
+) -> np.ndarray:
+    """Indices of P x K batches: ``p`` identities, ``k`` images of each, per batch.
+
+    The batches that online triplet mining needs: every anchor has ``k - 1``
+    positives and ``(p - 1) * k`` negatives in its batch. Identities with at
+    least two images are drawn uniformly without replacement within a batch;
+    their images without replacement when they have ``k`` or more, otherwise
+    with replacement (so an image may appear twice; its positives are still the
+    other images of the identity).
+
+    Parameters
+    ----------
+    data : IdentitySet
+    p, k : int
+        Identities per batch (at least 2) and images per identity (at least 2).
+    n_batches : int
+    seed : int
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_batches, p * k)`` indices into ``data.images``; each row is grouped by identity.
+
+    Raises
+    ------
+    ValueError
+        If fewer than ``p`` identities have two or more images.
+    """
+    if p < 2 or k < 2 or n_batches < 1:
+        raise ValueError(f"need p >= 2, k >= 2 and n_batches >= 1, got p={p}, k={k}, n_batches={n_batches}")
+    labels = np.asarray(data.labels)
+    order = np.argsort(labels, kind="stable")
+    classes, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+    eligible = np.flatnonzero(counts >= 2)
+    if len(eligible) < p:
+        raise ValueError(f"only {len(eligible)} identities have two or more images; "
+                         f"a P x K batch needs p={p}")
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_batches, p * k), dtype=np.int64)
+    for b in range(n_batches):
+        chosen = rng.choice(eligible, p, replace=False)
+        for j, c in enumerate(chosen):
+            pick = rng.choice(counts[c], k, replace=bool(counts[c] < k))
+            out[b, j * k:(j + 1) * k] = order[starts[c] + pick]
+    return out

@@ -41,3 +41,23 @@ def test_lfw_people_minus_devtest(lfw_data_home):
     train = exclude_identities(people, test)
     check_no_identity_leakage(train, test)
     assert train.n_classes == 5749 - len(test.people)
+
+
+def test_pk_batches_group_identities():
+    from siamese_lessons.pairs import pk_batches
+
+    labels = np.repeat(np.arange(6), [1, 2, 3, 4, 5, 6])  # identity 0 has a single image
+    data = IdentitySet(images=np.zeros((len(labels), 1, 1), np.uint8), labels=labels,
+                       class_names=[str(i) for i in range(6)])
+    batches = pk_batches(data, p=3, k=4, n_batches=50, seed=0)
+    assert batches.shape == (50, 12)
+    for row in batches:
+        groups = labels[row].reshape(3, 4)
+        assert (groups == groups[:, :1]).all()  # k images of one identity per group
+        assert len(set(groups[:, 0])) == 3 and 0 not in groups  # p distinct, all with >= 2 images
+        for g in row.reshape(3, 4):
+            if np.bincount(labels)[labels[g[0]]] >= 4:
+                assert len(set(g)) == 4  # without replacement when possible
+    np.testing.assert_array_equal(batches, pk_batches(data, 3, 4, 50, seed=0))
+    with pytest.raises(ValueError, match="only 5 identities"):
+        pk_batches(data, p=6, k=2, n_batches=1)
