@@ -15,6 +15,7 @@ __all__ = [
     "accuracy_at",
     "accuracy_standard_error",
     "best_threshold",
+    "check_label_direction",
     "embed_images",
     "embedding_pair_scores",
     "nearest_neighbour_one_shot",
@@ -71,6 +72,22 @@ def best_threshold(scores, labels) -> tuple[float, float]:
     acc = (neg_below + pos_above) / len(s)
     k = int(np.argmax(acc))
     return float(candidates[k]), float(acc[k])
+
+
+def check_label_direction(scores, labels, *, what: str = "scores") -> float:
+    """Raise if same-identity pairs score *lower* than different ones (AUC < 0.5).
+
+    The usual cause is an inverted label convention (0 = same, as in Hadsell et
+    al.'s paper) somewhere between the data and the loss, or distances used
+    where similarities are expected. Returns the AUC when it is fine.
+    """
+    auc = roc_auc(scores, labels)[3]
+    if auc < 0.5:
+        raise ValueError(
+            f"{what} rank different-identity pairs above same-identity pairs (AUC {auc:.3f} < 0.5). "
+            "Check the label convention (1 = same, 0 = different) and that higher scores mean "
+            "'more alike' (use minus a distance, e.g. embedding_pair_scores)")
+    return auc
 
 
 def roc_auc(scores, labels):

@@ -25,7 +25,11 @@ __all__ = [
     "LFW_STEPS",
     "LFWStep",
     "PairExperiment",
+    "MINERS",
+    "lfw_embedding_data",
     "lfw_sweep_run",
+    "train_contrastive",
+    "train_triplet",
     "lfw_view1",
     "run_lfw_step",
     "score_pair_model",
@@ -393,3 +397,150 @@ def train_koch(pairs: PairSet, train_index, validation_index, *, width: float, e
                             learning_rate=KOCH_SETTINGS["learning_rate"], batch_size=batch_size,
                             epochs=epochs, augmentation=augmentation, fill_value=KOCH_SETTINGS["fill_value"],
                             seed=seed, verbose=verbose)
+
+
+def lfw_embedding_data(resize: float | None, *, cache: dict | None = None):
+    """Identity-labelled training faces and the DevTest pairs, identity-disjoint.
+
+    Both at the classic 125x94 face crop, resized by ``resize``. Training data is
+    every LFW image of every person who is not in ``pairsDevTest.txt``; the
+    function checks that no test person leaks into it.
+
+    Returns
+    -------
+    train : IdentitySet
+    test : PairSet
+    """
+    from .data import LFW_CLASSIC_CROP, load_lfw_pairs, load_lfw_people
+    from .pairs import check_no_identity_leakage, exclude_identities
+
+    cache = {} if cache is None else cache
+    key = ("faces", resize)
+    if key not in cache:
+        test = load_lfw_pairs("test", crop=LFW_CLASSIC_CROP, resize=resize)
+        people = load_lfw_people(crop=LFW_CLASSIC_CROP, resize=resize)
+        train = exclude_identities(people, test)
+        check_no_identity_leakage(train, test, context="embedding chapters")
+        cache[key] = (train, test)
+    return cache[key]
+
+
+def train_contrastive(
+    train: Any,
+    *,
+    n_pairs: int,
+    epochs: int,
+    batch_size: int = 64,
+    margin: float = 1.0,
+    learning_rate: float = 1e-3,
+    embedding_dim: int = 64,
+    invert_labels: bool = False,
+    seed: int = 0,
+    verbose: int | str = "auto",
+):
+    """Train an embedding with the contrastive loss on pairs sampled from ``train``.
+
+    Parameters
+    ----------
+    train : IdentitySet
+    n_pairs : int
+        Pairs sampled (half same, half different); 10 % more are drawn for validation.
+    invert_labels : bool
+        Train with 0 = same (the classic mistake), to show what it does.
+
+    Returns
+    -------
+    embedder : keras.Model
+    fit : FitResult
+    """
+    import keras
+
+    from .losses import ContrastiveLoss
+    from .models import embedding_model, improved_tower, siamese_distance_model
+    from .pairs import sample_pairs
+    from .training import split_validation
+
+    keras.utils.set_random_seed(seed)
+    n_val = max(32, n_pairs // 10)
+    pairs = sample_pairs(train, n_pairs + n_val, seed=seed)
+    if invert_labels:
+        pairs = dataclasses.replace(pairs, labels=1 - pairs.labels)
+    tr, va = split_validation(pairs, n_val, seed=seed)
+    shape = (*pairs.image_shape, 1) if pairs.images.ndim == 3 else pairs.image_shape
+    embedder = embedding_model(improved_tower(shape, filters=(32, 64, 128), embedding_dim=128, seed=seed),
+                               dim=embedding_dim, seed=seed)
+    model = siamese_distance_model(embedder)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=ContrastiveLoss(margin=margin))
+    fit = fit_pair_model(model, pairs, tr, va, epochs=epochs, batch_size=batch_size, seed=seed,
+                         augmentation=Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05),
+                                                   translation=3.0, flip=True),
+                         verbose=verbose)
+    return embedder, fit
+
+
+#: Online miners by name.
+MINERS = ("batch_all", "batch_hard", "semi_hard")
+
+
+def train_triplet(
+    train: Any,
+    *,
+    mining: str,
+    pk: tuple[int, int],
+    steps_per_epoch: int,
+    epochs: int,
+    margin: float = 0.2,
+    learning_rate: float = 1e-3,
+    embedding_dim: int = 64,
+    random_batches: bool = False,
+    seed: int = 0,
+    verbose: int | str = "auto",
+):
+    """Train an embedding with a triplet loss mined online inside each batch.
+
+    Parameters
+    ----------
+    train : IdentitySet
+    mining : {"batch_all", "batch_hard", "semi_hard"}
+    pk : (int, int)
+        Identities per batch and images per identity.
+    random_batches : bool
+        Draw batches of ``P * K`` random images instead of P x K groups (to show
+        why mining needs P x K sampling: random batches rarely hold positives).
+
+    Returns
+    -------
+    embedder : keras.Model
+    history : pandas.DataFrame
+        Per epoch: ``loss``.
+    """
+    import keras
+    import pandas as pd
+
+    from .datasets import identity_batch_dataset
+    from .losses import BatchAllTripletLoss, BatchHardTripletLoss, SemiHardTripletLoss
+    from .models import embedding_model, improved_tower
+    from .pairs import pk_batches
+
+    losses = {"batch_all": BatchAllTripletLoss, "batch_hard": BatchHardTripletLoss,
+              "semi_hard": SemiHardTripletLoss}
+    if mining not in losses:
+        raise ValueError(f"unknown mining {mining!r}; choose one of {list(MINERS)}")
+    keras.utils.set_random_seed(seed)
+    p, k = pk
+    n = steps_per_epoch * epochs
+    if random_batches:
+        batches = np.random.default_rng(seed).integers(0, len(train), (n, p * k))
+    else:
+        batches = pk_batches(train, p, k, n, seed=seed)
+    shape = (*train.images.shape[1:], 1) if train.images.ndim == 3 else train.images.shape[1:]
+    embedder = embedding_model(improved_tower(shape, filters=(32, 64, 128), embedding_dim=128, seed=seed),
+                               dim=embedding_dim, seed=seed)
+    embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses[mining](margin=margin))
+    ds = identity_batch_dataset(train.images, train.labels, batches, seed=seed,
+                                augmentation=Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05),
+                                                          translation=3.0, flip=True))
+    hist = embedder.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False)
+    frame = pd.DataFrame(hist.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    return embedder, frame

@@ -10,6 +10,8 @@ import numpy as np
 from .data.containers import SAME, OneShotTrials, PairSet
 
 __all__ = [
+    "plot_distance_histograms",
+    "plot_embedding_map",
     "plot_label_balance",
     "plot_learning_curves",
     "plot_roc",
@@ -304,3 +306,40 @@ def show_mistakes(pairs: PairSet, scores, threshold: float, *, k: int = 8, title
         raise ValueError("no mistakes at this threshold")
     worst = wrong[np.argsort(-np.abs(scores[wrong] - threshold))][:k]
     return show_pairs(pairs, index[worst], scores=scores[worst], title=title)
+
+
+def plot_distance_histograms(distances: Mapping[str, tuple], *, title: str, bins: int = 40):
+    """Same- and different-identity distance histograms, one panel per entry.
+
+    ``distances`` maps a panel title to ``(distances, labels)`` (1 = same).
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(distances), figsize=(4.2 * len(distances), 3.2), squeeze=False)
+    for ax, (name, (d, y)) in zip(axes[0], distances.items(), strict=True):
+        d, y = np.asarray(d, float), np.asarray(y)
+        edges = np.linspace(d.min(), d.max() + 1e-9, bins + 1)
+        ax.hist(d[y == SAME], edges, alpha=0.6, color="tab:green", label="same person")
+        ax.hist(d[y != SAME], edges, alpha=0.6, color="tab:red", label="different people")
+        ax.set_xlabel("distance between embeddings")
+        ax.set_ylabel("pairs")
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_embedding_map(points, labels, names: Sequence[str], *, title: str, xlabel: str, ylabel: str):
+    """A 2-D map of embeddings (from PCA or t-SNE), one colour per identity."""
+    plt = _plt()
+    points, labels = np.asarray(points), np.asarray(labels)
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    for k, name in enumerate(names):
+        sel = labels == k
+        ax.scatter(points[sel, 0], points[sel, 1], s=14, label=str(name).replace("_", " "))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=6, loc="best", ncol=2)
+    fig.tight_layout()
+    return fig

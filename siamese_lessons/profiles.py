@@ -48,6 +48,9 @@ class Profile:
         ``None`` keeps the full 250x250 images of the LFW seed experiment.
     lfw_color : bool
         Keep RGB channels instead of averaging them to grey.
+    face_crop_resize : float or None
+        Resize of the classic 125x94 LFW face crop used by the embedding chapters
+        (``None`` keeps 125x94).
     max_train_pairs, max_test_pairs : int or None
         Caps on the number of LFW pairs used for training and testing
         (``None``: all of them). Subsets are drawn balanced and seeded.
@@ -61,6 +64,10 @@ class Profile:
         Training epochs.
     batch_size : int
         Batch size (per replica when training is distributed).
+    pk : (int, int)
+        Identities per batch and images per identity for triplet mining.
+    steps_per_epoch : int
+        Batches per epoch where data is drawn rather than enumerated (P x K).
     seeds : tuple of int
         Seeds repeated for error bars.
     sweep_grid : Mapping[str, tuple]
@@ -76,6 +83,7 @@ class Profile:
     name: str
     lfw_resize: float | None
     lfw_color: bool
+    face_crop_resize: float | None
     max_train_pairs: int | None
     max_test_pairs: int | None
     omniglot_train_pairs: int
@@ -83,6 +91,8 @@ class Profile:
     one_shot_trials: int
     epochs: int
     batch_size: int
+    pk: tuple[int, int]
+    steps_per_epoch: int
     seeds: tuple[int, ...]
     sweep_grid: Mapping[str, tuple[Any, ...]]
     sweep_base: Mapping[str, Any]
@@ -143,6 +153,7 @@ FULL = Profile(
     name="full",
     lfw_resize=None,
     lfw_color=False,
+    face_crop_resize=None,
     max_train_pairs=None,
     max_test_pairs=None,
     omniglot_train_pairs=30_000,
@@ -150,6 +161,8 @@ FULL = Profile(
     one_shot_trials=400,
     epochs=30,
     batch_size=64,
+    pk=(16, 4),
+    steps_per_epoch=500,
     seeds=(0, 1, 2),
     sweep_grid=_SEED_SWEEP,
     sweep_base={"conv_blocks": 2, "filters": 64, "kernel_size": 3, "dense_units": 1024, "optimizer": "adam",
@@ -163,6 +176,7 @@ QUICK = Profile(
     name="quick",
     lfw_resize=0.25,
     lfw_color=False,
+    face_crop_resize=0.5,
     max_train_pairs=512,
     max_test_pairs=256,
     omniglot_train_pairs=2_048,
@@ -170,6 +184,8 @@ QUICK = Profile(
     one_shot_trials=400,
     epochs=2,
     batch_size=32,
+    pk=(8, 4),
+    steps_per_epoch=40,
     seeds=(0, 1),
     sweep_grid={
         "conv_blocks": (2, 3),

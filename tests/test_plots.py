@@ -47,3 +47,14 @@ def test_charts_have_titles_and_labelled_axes():
     fig = plots.plot_pixel_histogram({"a": np.array([0, 0, 255], np.uint8)}, title="Pixels", bins=2)
     ax = fig.axes[0]
     assert ax.get_title() == "Pixels" and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_distance_histograms_and_embedding_map():
+    fig = plots.plot_distance_histograms({"before": (np.array([0.1, 0.9, 0.2, 0.8]), np.array([1, 0, 1, 0]))},
+                                         title="Distances")
+    ax = fig.axes[0]
+    assert fig._suptitle.get_text() == "Distances" and ax.get_xlabel() and ax.get_ylabel()
+    assert sum(p.get_height() for p in ax.patches) == 4  # every pair counted once
+    fig = plots.plot_embedding_map(np.zeros((4, 2)), np.array([0, 0, 1, 1]), ["Ann_A", "Bob_B"], title="Map",
+                                   xlabel="PC 1", ylabel="PC 2")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["Ann A", "Bob B"]

@@ -65,3 +65,14 @@ def test_recall_at_k_hand_case():
     # item 3 has no other item of its identity: not a query
     r = recall_at_k(emb, labels, ks=(1, 2))
     assert r == {1: pytest.approx(2 / 4), 2: pytest.approx(4 / 4)}
+
+
+def test_check_label_direction_catches_inverted_labels():
+    from siamese_lessons.evaluation import check_label_direction
+
+    scores, labels = np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 1, 0, 0])
+    assert check_label_direction(scores, labels) == 1.0
+    with pytest.raises(ValueError, match="label convention"):
+        check_label_direction(scores, 1 - labels)
+    with pytest.raises(ValueError, match="minus a distance"):
+        check_label_direction(-scores, labels, what="distances")
