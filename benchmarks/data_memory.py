@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
         _worker(args.worker, args.data_home, args.subsets, args.resize)
         return {}
 
-    from siamese_lessons.results import format_table, hardware, write_result
+    from siamese_lessons.results import command_line, format_table, hardware, write_result
 
     with tempfile.TemporaryDirectory() as tmp:
         home = _private_data_home(tmp)
@@ -115,8 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
         "description": "peak RSS of holding the LFW View 1 pairs: seed float32 (N,2,H,W,1) "
                        "arrays from fetch_lfw_pairs vs the package's uint8 image table",
         "hardware": hardware(),
-        "command": " ".join(["python benchmarks/data_memory.py",
-                             shlex.join(argv if argv is not None else sys.argv[1:])]).strip(),
+        "command": command_line("benchmarks/data_memory.py", argv),
         "subsets": args.subsets,
         "image_shape": [side, side],
         "seed_peak_rss_mb": round(seed["peak_rss_mb"], 1),

@@ -15,8 +15,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -25,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
     from siamese_lessons.experiments import LFW_STEPS, run_lfw_step
-    from siamese_lessons.results import format_table, hardware, write_result
+    from siamese_lessons.results import command_line, format_table, hardware, write_result
 
     names = [s.name for s in LFW_STEPS]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -66,8 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "lfw_pairs",
         "profile": profile.name,
         "hardware": hardware(),
-        "command": " ".join(["python benchmarks/lfw_pairs.py",
-                             shlex.join(argv if argv is not None else sys.argv[1:])]).strip(),
+        "command": command_line("benchmarks/lfw_pairs.py", argv),
         "epochs": epochs,
         "train_pairs": profile.max_train_pairs or 2145,
         "validation_pairs": 55,

@@ -15,8 +15,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -25,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
     from siamese_lessons.experiments import lfw_sweep_run, lfw_view1
-    from siamese_lessons.results import hardware, write_result
+    from siamese_lessons.results import command_line, hardware, write_result
     from siamese_lessons.sweeps import one_at_a_time_configs, run_sweep, summarize_sweep
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -54,8 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "lfw_sweep",
         "profile": profile.name,
         "hardware": hardware(),
-        "command": " ".join(["python benchmarks/lfw_sweep.py",
-                             shlex.join(argv if argv is not None else sys.argv[1:])]).strip(),
+        "command": command_line("benchmarks/lfw_sweep.py", argv),
         "image_side": shape[0],
         "train_pairs": len(tr),
         "validation_pairs": len(va),

@@ -14,8 +14,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 import warnings
 from pathlib import Path
 
@@ -29,7 +27,7 @@ def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons.evaluation import nearest_neighbour_one_shot, one_shot_accuracy
     from siamese_lessons.experiments import train_koch
     from siamese_lessons.pairs import sample_pairs
-    from siamese_lessons.results import format_table, hardware, write_result
+    from siamese_lessons.results import command_line, format_table, hardware, write_result
     from siamese_lessons.training import split_validation
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -68,8 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "omniglot_one_shot",
         "profile": profile.name,
         "hardware": hardware(),
-        "command": " ".join(["python benchmarks/omniglot_one_shot.py",
-                             shlex.join(argv if argv is not None else sys.argv[1:])]).strip(),
+        "command": command_line("benchmarks/omniglot_one_shot.py", argv),
         "training_set": f"{background.name}: {background.n_classes} characters, {len(background)} images",
         "train_pairs": n_pairs,
         "epochs": epochs,

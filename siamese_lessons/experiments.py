@@ -25,7 +25,9 @@ __all__ = [
     "LFW_STEPS",
     "LFWStep",
     "PairExperiment",
+    "FACE_AUGMENTATION",
     "MINERS",
+    "face_embedder",
     "lfw_embedding_data",
     "lfw_sweep_run",
     "train_contrastive",
@@ -231,7 +233,9 @@ class LFWStep:
     sampled_pairs: bool = False
 
 
-_FACE_AUG = Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05), translation=4.0, flip=True, p=0.5)
+#: Distortions for face training images: flips, small rotations, zooms and shifts.
+FACE_AUGMENTATION = Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05), translation=4.0, flip=True,
+                                 p=0.5)
 _SEED_TOWER = {"conv_blocks": 2, "filters": 64, "kernel_size": 3, "dropout": 0.5, "dense_units": 1024}
 
 #: Chapter 2's ladder: the seed, then one change at a time.
@@ -239,17 +243,17 @@ LFW_STEPS = (
     LFWStep("seed", "the LFW seed: 2 conv blocks of 64 3x3, dropout 0.5, dense 1024; Adam 6e-5",
             "lfw_seed", _SEED_TOWER),
     LFWStep("+augmentation", "random flips, small rotations, zooms and shifts of the training images",
-            "lfw_seed", _SEED_TOWER, augmentation=_FACE_AUG),
+            "lfw_seed", _SEED_TOWER, augmentation=FACE_AUGMENTATION),
     LFWStep("improved tower", "batch norm, pooling and global average pooling instead of a 238k-input "
             "dense layer; Adam 1e-3", "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128},
-            learning_rate=1e-3, augmentation=_FACE_AUG),
+            learning_rate=1e-3, augmentation=FACE_AUGMENTATION),
     LFWStep("half resolution", "the improved tower on images of half the side",
             "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128}, learning_rate=1e-3,
-            augmentation=_FACE_AUG, resolution_factor=0.5),
+            augmentation=FACE_AUGMENTATION, resolution_factor=0.5),
     LFWStep("more pairs", "pairs sampled from all images of the pairsDevTrain people "
             "(identity-unrestricted), not only the 2,145 official ones",
             "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128}, learning_rate=1e-3,
-            augmentation=_FACE_AUG, resolution_factor=0.5, sampled_pairs=True),
+            augmentation=FACE_AUGMENTATION, resolution_factor=0.5, sampled_pairs=True),
 )
 
 
@@ -425,6 +429,15 @@ def lfw_embedding_data(resize: float | None, *, cache: dict | None = None):
     return cache[key]
 
 
+def face_embedder(input_shape, *, dim: int = 64, seed: int = 0):
+    """The embedding network of chapters 4 and 5: chapter 2's improved tower
+    (filters 32, 64, 128), a ``dim``-number projection and L2 normalisation."""
+    from .models import embedding_model, improved_tower
+
+    tower = improved_tower(input_shape, filters=(32, 64, 128), embedding_dim=128, seed=seed)
+    return embedding_model(tower, dim=dim, seed=seed)
+
+
 def train_contrastive(
     train: Any,
     *,
@@ -456,7 +469,7 @@ def train_contrastive(
     import keras
 
     from .losses import ContrastiveLoss
-    from .models import embedding_model, improved_tower, siamese_distance_model
+    from .models import siamese_distance_model
     from .pairs import sample_pairs
     from .training import split_validation
 
@@ -467,14 +480,11 @@ def train_contrastive(
         pairs = dataclasses.replace(pairs, labels=1 - pairs.labels)
     tr, va = split_validation(pairs, n_val, seed=seed)
     shape = (*pairs.image_shape, 1) if pairs.images.ndim == 3 else pairs.image_shape
-    embedder = embedding_model(improved_tower(shape, filters=(32, 64, 128), embedding_dim=128, seed=seed),
-                               dim=embedding_dim, seed=seed)
+    embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
     model = siamese_distance_model(embedder)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=ContrastiveLoss(margin=margin))
     fit = fit_pair_model(model, pairs, tr, va, epochs=epochs, batch_size=batch_size, seed=seed,
-                         augmentation=Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05),
-                                                   translation=3.0, flip=True),
-                         verbose=verbose)
+                         augmentation=FACE_AUGMENTATION, verbose=verbose)
     return embedder, fit
 
 
@@ -519,7 +529,6 @@ def train_triplet(
 
     from .datasets import identity_batch_dataset
     from .losses import BatchAllTripletLoss, BatchHardTripletLoss, SemiHardTripletLoss
-    from .models import embedding_model, improved_tower
     from .pairs import pk_batches
 
     losses = {"batch_all": BatchAllTripletLoss, "batch_hard": BatchHardTripletLoss,
@@ -534,12 +543,10 @@ def train_triplet(
     else:
         batches = pk_batches(train, p, k, n, seed=seed)
     shape = (*train.images.shape[1:], 1) if train.images.ndim == 3 else train.images.shape[1:]
-    embedder = embedding_model(improved_tower(shape, filters=(32, 64, 128), embedding_dim=128, seed=seed),
-                               dim=embedding_dim, seed=seed)
+    embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
     embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses[mining](margin=margin))
     ds = identity_batch_dataset(train.images, train.labels, batches, seed=seed,
-                                augmentation=Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05),
-                                                          translation=3.0, flip=True))
+                                augmentation=FACE_AUGMENTATION)
     hist = embedder.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False)
     frame = pd.DataFrame(hist.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))

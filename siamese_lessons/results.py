@@ -14,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS_ENV", "format_table", "hardware", "load_result", "results_dir", "write_result"]
+__all__ = [
+    "RESULTS_ENV",
+    "command_line",
+    "format_table",
+    "hardware",
+    "load_result",
+    "results_dir",
+    "write_result",
+]
 
 #: Environment variable that overrides the results folder.
 RESULTS_ENV = "SIAMESE_LESSONS_RESULTS"
@@ -52,6 +60,19 @@ def write_result(payload: Mapping[str, Any], path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return path
+
+
+def command_line(script: str, argv: Sequence[str] | None = None) -> str:
+    """The command that reproduces a run, for a result's ``command`` field.
+
+    ``script`` is the path from the repository root (``benchmarks/x.py``);
+    ``argv`` the arguments (default: this process's).
+    """
+    import shlex
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    return " ".join(["python", script, shlex.join(args)]).strip()
 
 
 def hardware() -> str:

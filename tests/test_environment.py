@@ -21,3 +21,11 @@ def test_first_tensorflow_import_is_quiet():
                          capture_output=True, text=True, env=env, check=True)
     assert "tensorflow" in out.stdout
     assert out.stderr == ""
+
+
+def test_command_line_quotes_arguments():
+    from siamese_lessons.results import command_line
+
+    assert command_line("benchmarks/x.py", ["--steps", "more pairs", "--epochs", "3"]) == \
+        "python benchmarks/x.py --steps 'more pairs' --epochs 3"
+    assert command_line("benchmarks/x.py", []) == "python benchmarks/x.py"
