@@ -32,6 +32,7 @@ __all__ = [
     "lfw_sweep_run",
     "train_contrastive",
     "train_triplet",
+    "view2_protocol",
     "lfw_view1",
     "run_lfw_step",
     "score_pair_model",
@@ -551,3 +552,50 @@ def train_triplet(
     frame = pd.DataFrame(hist.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return embedder, frame
+
+
+def view2_protocol(view2: PairSet, people: Any, fit, score, *, far_target: float = 1e-3,
+                   progress: bool = True) -> dict:
+    """Score a method on LFW View 2 with identity-disjoint training for every fold.
+
+    For each fold *k*, ``fit`` gets every image of ``people`` except those of the
+    people in fold *k* (checked with
+    :func:`~siamese_lessons.pairs.check_no_identity_leakage`), and ``score``
+    scores fold *k*'s pairs with what ``fit`` returned. The scores of all folds
+    then go through :func:`~siamese_lessons.evaluation.lfw_ten_fold`.
+
+    Parameters
+    ----------
+    view2 : PairSet
+        ``load_lfw_pairs("10_folds", ...)`` (with ``folds``).
+    people : IdentitySet
+        Identity-labelled training images (e.g. ``load_lfw_people`` at the same size).
+    fit : callable(IdentitySet) -> model
+    score : callable(model, PairSet, index) -> numpy.ndarray
+        Similarity scores (higher = same) of ``view2``'s pairs at ``index``.
+
+    Returns
+    -------
+    dict
+        :func:`~siamese_lessons.evaluation.lfw_ten_fold`'s result plus ``scores``.
+    """
+    from tqdm import tqdm
+
+    from .evaluation import lfw_ten_fold
+    from .pairs import check_no_identity_leakage, exclude_identities
+
+    if view2.folds is None:
+        raise ValueError("view2 has no folds; load it with load_lfw_pairs('10_folds')")
+    scores = np.full(len(view2), np.nan)
+    for k in tqdm(np.unique(view2.folds), desc="folds", disable=not progress):
+        index = np.flatnonzero(view2.folds == k)
+        fold_pairs = view2.subset(index)
+        training = exclude_identities(people, fold_pairs)
+        check_no_identity_leakage(training, fold_pairs, context=f"training for fold {k}")
+        model = fit(training)
+        scores[index] = np.asarray(score(model, view2, index), dtype=np.float64)
+    if not np.isfinite(scores).all():
+        raise ValueError("some View 2 pairs were not scored")
+    result = lfw_ten_fold(scores, view2.labels, view2.folds, far_target=far_target)
+    result["scores"] = scores
+    return result

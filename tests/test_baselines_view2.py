@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from siamese_lessons.baselines import EigenfaceVerifier, lbp_histograms, lbp_pair_scores
+from siamese_lessons.data import IdentitySet, PairSet
+from siamese_lessons.experiments import view2_protocol
+
+
+def _faces(n_people=6, per=4, side=16, seed=0):
+    """Each identity is a fixed random pattern plus small noise."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (n_people, side, side))
+    labels = np.repeat(np.arange(n_people), per)
+    images = np.clip(base[labels] + rng.normal(0, 8, (len(labels), side, side)), 0, 255).astype(np.uint8)
+    return IdentitySet(images=images, labels=labels, class_names=[f"p{i}" for i in range(n_people)])
+
+
+def test_lbp_histograms_are_normalised_and_match_a_direct_computation():
+    from skimage.feature import local_binary_pattern
+
+    img = np.random.default_rng(0).integers(0, 256, (1, 14, 14)).astype(np.uint8)
+    h = lbp_histograms(img, grid=(2, 2))
+    assert h.shape == (1, 4 * 10)
+    np.testing.assert_allclose(h.reshape(4, 10).sum(axis=1), 1.0, rtol=1e-6)
+    codes = local_binary_pattern(img[0], 8, 1.0, method="uniform")[:7, :7].astype(int)
+    np.testing.assert_allclose(h[0, :10], np.bincount(codes.ravel(), minlength=10) / 49, rtol=1e-6)
+    with pytest.raises(ValueError):
+        lbp_histograms(img.astype(np.float32))
+
+
+def test_lbp_chi_square_hand_value(monkeypatch):
+    import siamese_lessons.baselines as baselines
+
+    hists = np.array([[0.5, 0.5, 0.0], [0.25, 0.75, 0.0]])
+    monkeypatch.setattr(baselines, "lbp_histograms", lambda images, **kw: hists[: len(images)])
+    pairs = PairSet(images=np.zeros((2, 4, 4), np.uint8), pairs=[[0, 1]], labels=[0], identities=["a", "b"],
+                    paths=["a", "b"])
+    # (0.25^2 / 0.75) + (0.25^2 / 1.25) + 0 (empty bin) = 0.08333 + 0.05
+    assert lbp_pair_scores(pairs)[0] == pytest.approx(-(0.0625 / 0.75 + 0.0625 / 1.25))
+
+
+def test_eigenfaces_rank_same_identity_pairs_higher():
+    data = _faces()
+    verifier = EigenfaceVerifier(n_components=5).fit(data)
+    pairs = PairSet(images=data.images, pairs=[[0, 1], [4, 5], [0, 4], [8, 12]], labels=[1, 1, 0, 0],
+                    identities=data.identities, paths=[str(i) for i in range(len(data))])
+    s = verifier.score_pairs(pairs)
+    assert min(s[:2]) > max(s[2:])
+    with pytest.raises(RuntimeError):
+        EigenfaceVerifier(3).transform(data.images)
+
+
+def test_view2_protocol_trains_each_fold_without_its_people():
+    people = _faces(n_people=8, per=3)
+    ids = people.identities
+    # 4 folds, each with its own two people: one same pair and one different pair per fold.
+    pairs, labels, folds = [], [], []
+    for f in range(4):
+        a, b = 2 * f, 2 * f + 1
+        ia, ib = np.flatnonzero(people.labels == a), np.flatnonzero(people.labels == b)
+        pairs += [[ia[0], ia[1]], [ia[2], ib[0]]]
+        labels += [1, 0]
+        folds += [f, f]
+    view2 = PairSet(images=people.images, pairs=pairs, labels=labels, identities=ids,
+                    paths=[str(i) for i in range(len(people))], folds=folds)
+    seen = []
+
+    def fit(training):
+        seen.append(set(training.identities))
+        return EigenfaceVerifier(n_components=4).fit(training)
+
+    out = view2_protocol(view2, people, fit, lambda m, ps, idx: m.score_pairs(ps, idx), progress=False)
+    for f, names in enumerate(seen):
+        assert not names & {f"p{2 * f}", f"p{2 * f + 1}"} and len(names) == 6
+    assert out["scores"].shape == (8,) and len(out["fold_accuracies"]) == 4
+    with pytest.raises(ValueError, match="folds"):
+        view2_protocol(view2.subset(np.arange(8)).__class__(
+            images=view2.images, pairs=view2.pairs, labels=view2.labels, identities=ids, paths=view2.paths),
+            people, fit, lambda m, ps, idx: m.score_pairs(ps, idx))
