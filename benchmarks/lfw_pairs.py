@@ -3,8 +3,9 @@
 Runs :data:`siamese_lessons.experiments.LFW_STEPS` with
 :func:`siamese_lessons.experiments.run_lfw_step` (the code the chapter runs) and
 writes per-step DevTest accuracy (threshold chosen on the 55 validation pairs),
-AUC, the kept epoch, the best test accuracy over epochs (what picking the epoch on
-the test set would have reported), training time and the per-epoch history.
+AUC, the kept epoch, the best per-epoch test accuracy (Keras's, at threshold 0.5:
+what picking the epoch on the test set would have reported), training time and
+the per-epoch history (see ``siamese_lessons.experiments.summarize_lfw_record``).
 
 Usage::
 

@@ -36,6 +36,7 @@ __all__ = [
     "lfw_view1",
     "run_lfw_step",
     "score_pair_model",
+    "summarize_lfw_record",
     "train_koch",
     "train_pair_model",
 ]
@@ -599,3 +600,26 @@ def view2_protocol(view2: PairSet, people: Any, fit, score, *, far_target: float
     result = lfw_ten_fold(scores, view2.labels, view2.folds, far_target=far_target)
     result["scores"] = scores
     return result
+
+
+def summarize_lfw_record(step: Mapping[str, Any]) -> dict[str, float]:
+    """Key numbers of one rung in a ``benchmarks/lfw_pairs.py`` record.
+
+    The per-epoch test accuracy in the history is Keras's accuracy at a fixed
+    threshold of 0.5, so the effect of choosing the epoch on the test set is shown
+    at that threshold on both sides: at the epoch kept by validation, and at the
+    best test epoch. ``test accuracy, validation threshold`` is the honest number.
+    """
+    h = step["history"]
+    kept = int(step["best_epoch"])
+    return {
+        "image side": step["image_side"],
+        "train accuracy (kept epoch)": h["accuracy"][kept - 1],
+        "test acc. @0.5, kept epoch": h["test_accuracy"][kept - 1],
+        "test acc. @0.5, best test epoch": max(h["test_accuracy"]),
+        "test acc., validation threshold": step["test_accuracy"],
+        "test AUC": step["test_auc"],
+        "kept epoch": kept,
+        "epochs run": step["epochs_run"],
+        "seconds": step["train_seconds"],
+    }

@@ -133,3 +133,14 @@ def test_subset_accuracies_spread_matches_the_hypergeometric_formula():
     assert acc.std() == pytest.approx(expected, rel=0.08)
     with pytest.raises(ValueError):
         subset_accuracies(correct, 0)
+
+
+def test_summarize_lfw_record_compares_like_with_like():
+    from siamese_lessons.experiments import summarize_lfw_record
+
+    step = {"image_side": 62, "best_epoch": 2, "epochs_run": 3, "test_accuracy": 0.6, "test_auc": 0.65,
+            "train_seconds": 10.0,
+            "history": {"accuracy": [0.5, 0.7, 0.9], "test_accuracy": [0.55, 0.58, 0.62]}}
+    s = summarize_lfw_record(step)
+    assert s["test acc. @0.5, kept epoch"] == 0.58 and s["test acc. @0.5, best test epoch"] == 0.62
+    assert s["train accuracy (kept epoch)"] == 0.7 and s["test acc., validation threshold"] == 0.6
