@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
         steps[step.name] = {"what": step.what, **m, "history": h.round(4).to_dict("list")}
         rows.append({"step": step.name, "side": side, "test acc": m["test_accuracy"], "AUC": m["test_auc"],
                      "kept epoch": m["best_epoch"],
-                     "best test acc (any epoch)": m["best_test_accuracy_over_epochs"],
+                     "max test acc @0.5 (any epoch)": m["best_test_accuracy_over_epochs"],
                      "train acc": m["train_accuracy_at_kept_epoch"], "seconds": m["train_seconds"]})
         print(format_table(rows[-1:]), flush=True)
     print(format_table(rows))
