@@ -72,3 +72,11 @@ def test_lfw_sweep_smoke(lfw_data_home, tmp_path):
     assert result["image_side"] == 25 and result["seeds"] == [0]
     assert result["summary"][0]["param"] == "base"
     assert len(result["runs"]) + len(result["not_run"]) == 8  # 1 base + 7 varied settings, one seed
+
+
+def test_summarize_lists_every_record():
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks/summarize.py")], capture_output=True, text=True,
+                         check=True)
+    for path in (ROOT / "benchmarks/results").glob("*.json"):
+        assert f"`results/{path.name}`" in run.stdout
+    assert "ratio" in run.stdout

@@ -1,0 +1,67 @@
+"""Print a Markdown table of the latest figures in ``results/*.json``.
+
+``benchmarks/README.md``'s table is this script's output, so the figures there are
+copied by a program from the records, not by hand::
+
+    python benchmarks/summarize.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _std(s: dict) -> float:
+    return 0.0 if s["std"] != s["std"] else s["std"]  # NaN (one seed) shown as 0
+
+
+def figures(name: str, r: dict) -> str:
+    """The key figures of one record, as one Markdown cell."""
+    if name == "data_memory":
+        return (f"peak RSS: seed {r['seed_peak_rss_mb']:,.0f} MB (warm cache; "
+                f"{r['seed_cold_peak_rss_mb']:,.0f} MB cold), package {r['package_peak_rss_mb']:,.0f} MB, "
+                f"**ratio {r['ratio']:.3f}**; load {r['seed_seconds']:.1f} s (seed, warm) / "
+                f"{r['seed_cold_seconds']:.1f} s (cold) vs {r['package_seconds']:.1f} s")
+    if name in ("lfw_pairs", "lfw_seed_250"):
+        parts = []
+        for step, m in r["steps"].items():
+            h = m["history"]["test_accuracy"]
+            kept = h[m["best_epoch"] - 1]
+            parts.append(f"{step} ({m['image_side']} px): test {m['test_accuracy']:.3f}, "
+                         f"AUC {m['test_auc']:.3f}, test@0.5 kept/best epoch {kept:.3f}/{max(h):.3f}, "
+                         f"{m['train_seconds']:.0f} s")
+        sizes = f"{r['train_pairs']}/{r['validation_pairs']}/{r['test_pairs']}"
+        return f"{r['epochs']} epochs, {sizes} pairs: " + "; ".join(parts)
+    if name == "lfw_sweep":
+        rows = [f"{s['param']}={s['value']}: {s['mean']:.3f} +- {_std(s):.3f}" for s in r["summary"]]
+        errors = sum(1 for run in r["runs"] if isinstance(run.get("error"), str))
+        note = f"; {errors} runs recorded as errors" if errors else ""
+        return (f"{r['image_side']} px, {r['epochs']} epochs, seeds {r['seeds']}; test accuracy mean +- std: "
+                + "; ".join(rows) + note)
+    if name == "omniglot_one_shot":
+        rows = [f"{k}: {_pct(v['one_shot_accuracy'])}" for k, v in r["methods"].items()]
+        return (f"{r['training_set']}; {r['train_pairs']} pairs, {r['epochs']} epochs, width {r['width']}; "
+                f"400-trial one-shot accuracy: " + "; ".join(rows))
+    return json.dumps({k: v for k, v in r.items() if not isinstance(v, (dict, list))})[:300]
+
+
+def main() -> str:
+    lines = ["| record | figures | profile | hardware | command |", "| --- | --- | --- | --- | --- |"]
+    for path in sorted((HERE / "results").glob("*.json")):
+        r = json.loads(path.read_text())
+        lines.append(f"| `results/{path.name}` | {figures(path.stem, r)} | {r.get('profile', '-')} | "
+                     f"{r['hardware']} | `{r['command']}` |")
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
