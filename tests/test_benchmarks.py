@@ -75,8 +75,8 @@ def test_lfw_sweep_smoke(lfw_data_home, tmp_path):
 
 
 def test_summarize_lists_every_record():
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks/summarize.py")], capture_output=True, text=True,
-                         check=True)
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks/summarize.py")], capture_output=True,
+                         text=True, check=True)
     for path in (ROOT / "benchmarks/results").glob("*.json"):
         assert f"`results/{path.name}`" in run.stdout
     assert "ratio" in run.stdout
