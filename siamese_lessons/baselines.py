@@ -51,10 +51,8 @@ class EigenfaceVerifier:
 
     def score_pairs(self, pairs: PairSet, index=None) -> np.ndarray:
         """Minus the distance between the projections of each pair's images."""
-        idx = np.arange(len(pairs)) if index is None else np.asarray(index)
-        used, inverse = np.unique(pairs.pairs[idx], return_inverse=True)
+        used, inverse = pairs.distinct_images(index)
         z = self.transform(pairs.images[used])
-        inverse = inverse.reshape(-1, 2)
         return -np.linalg.norm(z[inverse[:, 0]] - z[inverse[:, 1]], axis=1)
 
 
@@ -97,10 +95,8 @@ def lbp_histograms(images: np.ndarray, *, grid: tuple[int, int] = (7, 7), points
 
 def lbp_pair_scores(pairs: PairSet, index=None, **kwargs) -> np.ndarray:
     """Minus the chi-square distance ``sum (a - b)^2 / (a + b)`` between LBP histograms."""
-    idx = np.arange(len(pairs)) if index is None else np.asarray(index)
-    used, inverse = np.unique(pairs.pairs[idx], return_inverse=True)
+    used, inverse = pairs.distinct_images(index)
     h = lbp_histograms(pairs.images[used], **kwargs).astype(np.float64)
-    inverse = inverse.reshape(-1, 2)
     a, b = h[inverse[:, 0]], h[inverse[:, 1]]
     denom = a + b
     chi2 = np.where(denom > 0, (a - b) ** 2 / np.where(denom > 0, denom, 1), 0).sum(axis=1)

@@ -42,6 +42,13 @@ def _check_scores(scores, labels) -> tuple[np.ndarray, np.ndarray]:
     return scores, labels.astype(np.int64)
 
 
+def _candidates(scores: np.ndarray) -> np.ndarray:
+    """Candidate thresholds: midpoints between distinct scores, plus one below the lowest
+    and one above the highest."""
+    distinct = np.unique(scores)
+    return np.concatenate([[distinct[0] - 1.0], (distinct[:-1] + distinct[1:]) / 2, [distinct[-1] + 1.0]])
+
+
 def accuracy_at(scores, labels, threshold: float) -> float:
     """Fraction of pairs classified right when ``score >= threshold`` means same."""
     scores, labels = _check_scores(scores, labels)
@@ -60,9 +67,7 @@ def best_threshold(scores, labels) -> tuple[float, float]:
     threshold, accuracy : float
     """
     scores, labels = _check_scores(scores, labels)
-    distinct = np.unique(scores)
-    midpoints = (distinct[:-1] + distinct[1:]) / 2
-    candidates = np.concatenate([[distinct[0] - 1.0], midpoints, [distinct[-1] + 1.0]])
+    candidates = _candidates(scores)
     order = np.argsort(scores, kind="stable")
     s, y = scores[order], labels[order]
     # For each candidate t: same-pairs at or above t are right, different-pairs below t are right.
@@ -169,10 +174,8 @@ def pair_scores(model, pairs: PairSet, index=None, *, batch_size: int = 256) -> 
         ``(n,)`` float scores in [0, 1].
     """
     tower, head = _tower_and_head(model)
-    idx = np.arange(len(pairs)) if index is None else np.asarray(index, dtype=np.int64)
-    used, inverse = np.unique(pairs.pairs[idx], return_inverse=True)
+    used, inverse = pairs.distinct_images(index)
     emb = embed_images(tower, pairs.images[used], batch_size=batch_size)
-    inverse = inverse.reshape(-1, 2)
     out = head.predict([emb[inverse[:, 0]], emb[inverse[:, 1]]], batch_size=4096, verbose=0)
     return np.asarray(out, dtype=np.float64).ravel()
 
@@ -183,10 +186,8 @@ def embedding_pair_scores(embedder, pairs: PairSet, index=None, *, batch_size: i
     Each distinct image is embedded once. Higher means more likely the same identity,
     so the thresholds and protocols of this module apply unchanged.
     """
-    idx = np.arange(len(pairs)) if index is None else np.asarray(index, dtype=np.int64)
-    used, inverse = np.unique(pairs.pairs[idx], return_inverse=True)
+    used, inverse = pairs.distinct_images(index)
     emb = embed_images(embedder, pairs.images[used], batch_size=batch_size).astype(np.float64)
-    inverse = inverse.reshape(-1, 2)
     return -np.sqrt(((emb[inverse[:, 0]] - emb[inverse[:, 1]]) ** 2).sum(axis=1))
 
 
@@ -224,11 +225,6 @@ def nearest_neighbour_one_shot(trials: OneShotTrials) -> tuple[float, np.ndarray
     distances = np.sqrt(((q - c) ** 2).sum(axis=-1))
     predictions = distances.argmin(axis=1)
     return float(np.mean(predictions == trials.answers)), predictions
-
-
-def _candidates(scores: np.ndarray) -> np.ndarray:
-    distinct = np.unique(scores)
-    return np.concatenate([[distinct[0] - 1.0], (distinct[:-1] + distinct[1:]) / 2, [distinct[-1] + 1.0]])
 
 
 def threshold_at_far(impostor_scores, target_far: float) -> float:

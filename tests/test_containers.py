@@ -75,3 +75,11 @@ def test_image_list_and_trials_validation():
         OneShotTrials(images=table, queries=[0], candidates=[[1, 2, 3]], answers=[3], runs=[1])
     with pytest.raises(IndexError):
         OneShotTrials(images=table, queries=[9], candidates=[[1, 2, 3]], answers=[0], runs=[1])
+
+
+def test_distinct_images_of_selected_pairs():
+    ps = _pairset(pairs=[[2, 1], [1, 2]])
+    used, inverse = ps.distinct_images([0])
+    assert used.tolist() == [1, 2] and inverse.tolist() == [[1, 0]]
+    used, inverse = ps.distinct_images()
+    np.testing.assert_array_equal(used[inverse], ps.pairs)  # rebuilds every pair

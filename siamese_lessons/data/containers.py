@@ -128,6 +128,23 @@ class PairSet:
         """Every identity that appears in at least one pair."""
         return frozenset(np.unique(self.identities[self.pairs.ravel()]).tolist())
 
+    def distinct_images(
+        self, index: Sequence[int] | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The images used by the pairs at ``index`` (default all), each once.
+
+        Returns
+        -------
+        used : numpy.ndarray
+            Sorted distinct row numbers into ``images``.
+        inverse : numpy.ndarray
+            ``(n, 2)``: for each selected pair, the positions of its two images in ``used``.
+            Score each image once (``f(images[used])``), then pair up rows with ``inverse``.
+        """
+        idx = np.arange(len(self)) if index is None else np.asarray(index, dtype=np.int64)
+        used, inverse = np.unique(self.pairs[idx], return_inverse=True)
+        return used, inverse.reshape(-1, 2)
+
     def subset(self, index: Sequence[int] | np.ndarray, name: str | None = None) -> PairSet:
         """Return the pairs at ``index`` (ints or a boolean mask), sharing the image table."""
         index = np.asarray(index)
