@@ -60,9 +60,42 @@ def tensorflow() -> ModuleType:
     return tf
 
 
+def backend_name() -> str:
+    """The Keras backend this process will use (``KERAS_BACKEND``, default ``"tensorflow"``).
+
+    Read from the environment so that it is known before Keras is imported; once
+    Keras is loaded, its own answer wins.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
 def keras() -> ModuleType:
-    """Return the ``keras`` module, after importing TensorFlow quietly."""
-    tensorflow()
+    """Return the ``keras`` module (after importing TensorFlow quietly, on its backend).
+
+    With ``KERAS_BACKEND=jax`` or ``torch`` TensorFlow is not imported at all:
+    models, losses and the NumPy input pipelines of
+    :mod:`siamese_lessons.datasets` then run on that backend.
+    """
+    if backend_name() == "tensorflow":
+        tensorflow()
     import keras as _keras
 
     return _keras
+
+
+def gpu_count() -> int:
+    """Number of GPUs the active Keras backend can use."""
+    name = backend_name()
+    if name == "tensorflow":
+        return len(tensorflow().config.list_physical_devices("GPU"))
+    if name == "jax":
+        import jax
+
+        return sum(d.platform == "gpu" for d in jax.devices())
+    if name == "torch":
+        import torch
+
+        return torch.cuda.device_count()
+    return 0

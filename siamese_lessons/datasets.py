@@ -1,10 +1,17 @@
-"""``tf.data`` pipelines that feed pairs from a ``uint8`` image table.
+"""Input pipelines that feed pairs from a ``uint8`` image table.
 
 The table stays ``uint8`` in memory; each batch gathers its images by index,
 casts them to float32 and scales them to ``[0, 1]``, optionally distorts them,
 and prefetches the next batch while the model trains on this one. Randomness
 (shuffling, augmentation) comes from one seed, so a pipeline built twice with
 the same seed yields the same batches.
+
+On Keras's TensorFlow backend the pipelines are ``tf.data`` datasets. On the
+JAX or PyTorch backend (``KERAS_BACKEND``), where TensorFlow may not even be
+installed, :func:`pair_dataset` and :func:`identity_batch_dataset` return the
+NumPy equivalents :class:`ArrayPairs` and :class:`ArrayBatches` instead: the
+same batches, labels and distortions (drawn from NumPy's generator, so not the
+same random numbers).
 """
 
 from __future__ import annotations
@@ -15,17 +22,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._tf import tensorflow
+from ._tf import backend_name, tensorflow
+from ._tf import keras as _keras
 from .data.containers import PairSet
 
 __all__ = [
     "FLIP",
     "KOCH_AFFINE",
+    "ArrayBatches",
+    "ArrayPairs",
     "Augmentation",
     "affine_matrices",
+    "augment_array",
     "augment_images",
     "identity_batch_dataset",
     "pair_dataset",
+    "sample_affine_matrices",
+    "warp_images",
 ]
 
 
@@ -156,6 +169,85 @@ def augment_images(images, aug: Augmentation, seed, fill_value: float = 0.0):
     return images
 
 
+def sample_affine_matrices(n: int, height: int, width: int, aug: Augmentation,
+                           rng: np.random.Generator) -> np.ndarray:
+    """NumPy twin of :func:`affine_matrices`: ``(n, 8)`` float32 transforms drawn from ``rng``.
+
+    Same distributions and the same output-to-input convention (about the image
+    centre), for the NumPy pipelines.
+    """
+    rad = aug.rotation * math.pi / 180.0
+
+    def gated(low, high, neutral, shape=(n,)):
+        values = rng.uniform(low, high, shape)
+        keep = rng.random(n) < aug.p
+        return np.where(keep if values.ndim == 1 else keep[:, None], values, neutral)
+
+    theta = gated(-rad, rad, 0.0)
+    shear_on = rng.random(n) < aug.p
+    shx = np.where(shear_on, rng.uniform(-aug.shear, aug.shear, n), 0.0)
+    shy = np.where(shear_on, rng.uniform(-aug.shear, aug.shear, n), 0.0)
+    scale = gated(aug.scale[0], aug.scale[1], 1.0, (n, 2))
+    shift = gated(-aug.translation, aug.translation, 0.0, (n, 2))
+    cos, sin = np.cos(theta), np.sin(theta)
+    rot = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
+    she = np.stack([np.stack([np.ones(n), shx], -1), np.stack([shy, np.ones(n)], -1)], -2)
+    sca = np.zeros((n, 2, 2))
+    sca[:, 0, 0], sca[:, 1, 1] = scale[:, 0], scale[:, 1]
+    inverse = np.linalg.inv(rot @ she @ sca)
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    offset = centre - np.einsum("nij,nj->ni", inverse, centre + shift)
+    out = np.zeros((n, 8), np.float32)
+    out[:, [0, 1, 3, 4]] = inverse.reshape(n, 4)
+    out[:, [2, 5]] = offset
+    return out
+
+
+def warp_images(images: np.ndarray, transforms: np.ndarray, fill_value: float = 0.0) -> np.ndarray:
+    """Apply ``(n, 8)`` output-to-input transforms to float images ``(n, H, W, C)`` (bilinear).
+
+    The NumPy counterpart of TensorFlow's ``ImageProjectiveTransformV3`` with
+    ``fill_mode="CONSTANT"`` for affine transforms (last two numbers zero).
+    """
+    from scipy import ndimage
+
+    images = np.asarray(images, dtype=np.float32)
+    transforms = np.asarray(transforms, dtype=np.float64)
+    if images.ndim != 4 or transforms.shape != (len(images), 8):
+        raise ValueError(f"need images (n, H, W, C) and transforms (n, 8), got {images.shape} "
+                         f"and {transforms.shape}")
+    out = np.empty_like(images)
+    for i, (a0, a1, a2, b0, b1, b2, _, _) in enumerate(transforms):
+        # (x, y) = (column, row); SciPy works in (row, column).
+        matrix = np.array([[b1, b0], [a1, a0]])
+        for c in range(images.shape[3]):
+            out[i, :, :, c] = ndimage.affine_transform(images[i, :, :, c], matrix, offset=(b2, a2), order=1,
+                                                       mode="grid-constant", cval=fill_value)
+    return out
+
+
+def augment_array(images: np.ndarray, aug: Augmentation, rng: np.random.Generator,
+                  fill_value: float = 0.0) -> np.ndarray:
+    """NumPy twin of :func:`augment_images`: distort float images ``(n, H, W, C)`` with ``aug``."""
+    images = np.asarray(images, dtype=np.float32)
+    if aug.is_identity:
+        return images
+    n, h, w = images.shape[:3]
+    if aug.flip:
+        flip = rng.random(n) < aug.p
+        images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
+    if aug.rotation or aug.shear or aug.translation or aug.scale != (1.0, 1.0):
+        images = warp_images(images, sample_affine_matrices(n, h, w, aug, rng), fill_value)
+    return images
+
+
+def _image_table(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"images must be uint8, got {images.dtype}")
+    return images if images.ndim == 4 else images[..., None]
+
+
 def pair_dataset(
     pairs: PairSet,
     index: Sequence[int] | np.ndarray | None = None,
@@ -189,16 +281,19 @@ def pair_dataset(
 
     Returns
     -------
-    tf.data.Dataset
+    tf.data.Dataset or ArrayPairs
         ``left``/``right`` float32 ``(batch, H, W, C)`` in ``[0, 1]``; label float32 ``(batch,)``
-        with 1 = same identity.
+        with 1 = same identity. An :class:`ArrayPairs` on a backend other than TensorFlow.
     """
-    tf = tensorflow()
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     index = np.arange(len(pairs)) if index is None else np.asarray(index, dtype=np.int64)
     if index.size == 0:
         raise ValueError("pair_dataset needs at least one pair")
+    if backend_name() != "tensorflow":
+        return ArrayPairs(pairs, index, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation,
+                          seed=seed, repeat=repeat, fill_value=fill_value)
+    tf = tensorflow()
     table = tf.constant(pairs.images if pairs.images.ndim == 4 else pairs.images[..., None])
     ds = tf.data.Dataset.from_tensor_slices((pairs.pairs[index], pairs.labels[index].astype(np.float32)))
     if shuffle:
@@ -246,17 +341,19 @@ def identity_batch_dataset(
         ``(n_batches, batch_size)`` indices into ``images``.
     augmentation, seed, fill_value
         As in :func:`pair_dataset`.
+
+    Returns
+    -------
+    tf.data.Dataset or ArrayBatches
+        An :class:`ArrayBatches` on a backend other than TensorFlow.
     """
+    table_np = _image_table(images)
+    batches = _check_batches(batches, len(table_np))
+    if backend_name() != "tensorflow":
+        return ArrayBatches(table_np, labels, batches, augmentation=augmentation, seed=seed,
+                            fill_value=fill_value)
     tf = tensorflow()
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise TypeError(f"images must be uint8, got {images.dtype}")
-    batches = np.asarray(batches, dtype=np.int64)
-    if batches.ndim != 2 or batches.size == 0:
-        raise ValueError(f"batches must be a non-empty (n_batches, batch_size) array, got {batches.shape}")
-    if batches.max() >= len(images) or batches.min() < 0:
-        raise IndexError(f"batches refer to image {int(batches.max())}, but there are {len(images)} images")
-    table = tf.constant(images if images.ndim == 4 else images[..., None])
+    table = tf.constant(table_np)
     label_table = tf.constant(np.asarray(labels, dtype=np.int64))
     ds = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(batches),
                               tf.data.Dataset.random(seed=seed).batch(2)))
@@ -268,3 +365,107 @@ def identity_batch_dataset(
         return x, tf.gather(label_table, idx)
 
     return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _check_batches(batches, n_images: int) -> np.ndarray:
+    batches = np.asarray(batches, dtype=np.int64)
+    if batches.ndim != 2 or batches.size == 0:
+        raise ValueError(f"batches must be a non-empty (n_batches, batch_size) array, got {batches.shape}")
+    if batches.max() >= n_images or batches.min() < 0:
+        raise IndexError(f"batches refer to image {int(batches.max())}, but there are {n_images} images")
+    return batches
+
+
+class ArrayPairs(_keras().utils.PyDataset):
+    """Pair batches ``((left, right), label)`` from a :class:`PairSet`, in NumPy.
+
+    What :func:`pair_dataset` returns on the JAX and PyTorch backends; it works
+    on any backend. Batch *i* of epoch *e* depends only on ``(seed, e, i)``.
+
+    Parameters
+    ----------
+    pairs : PairSet
+    index : array of int
+        Which pairs to serve.
+    batch_size, shuffle, augmentation, seed, repeat, fill_value
+        As in :func:`pair_dataset`.
+    **kwargs
+        Passed to ``keras.utils.PyDataset`` (``workers``, ``use_multiprocessing``, ...).
+    """
+
+    def __init__(self, pairs: PairSet, index, *, batch_size: int = 32, shuffle: bool = False,
+                 augmentation: Augmentation | None = None, seed: int = 0, repeat: bool = False,
+                 fill_value: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.table = _image_table(pairs.images)
+        self.index = np.asarray(index, dtype=np.int64)
+        if self.index.size == 0:
+            raise ValueError("ArrayPairs needs at least one pair")
+        self.pairs, self.labels = pairs.pairs, pairs.labels.astype(np.float32)
+        self.batch_size, self.shuffle, self.seed, self.repeat = batch_size, shuffle, seed, repeat
+        self.augmentation, self.fill_value = augmentation, fill_value
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.index) / self.batch_size)
+
+    @property
+    def num_batches(self) -> int | None:
+        return None if self.repeat else len(self)
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if not self.shuffle:
+            return self.index
+        return self.index[np.random.default_rng((self.seed, epoch)).permutation(len(self.index))]
+
+    def __getitem__(self, i: int):
+        epoch, i = (i // len(self), i % len(self)) if self.repeat else (self.epoch, i)
+        chosen = self._order(epoch)[i * self.batch_size:(i + 1) * self.batch_size]
+        left = self.table[self.pairs[chosen, 0]].astype(np.float32) / 255.0
+        right = self.table[self.pairs[chosen, 1]].astype(np.float32) / 255.0
+        if self.augmentation is not None and not self.augmentation.is_identity:
+            rng = np.random.default_rng((self.seed, epoch, i))
+            left = augment_array(left, self.augmentation, rng, self.fill_value)
+            right = augment_array(right, self.augmentation, rng, self.fill_value)
+        return (left, right), self.labels[chosen]
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
+
+class ArrayBatches(_keras().utils.PyDataset):
+    """Image batches ``(images, identity labels)`` given by index rows, in NumPy.
+
+    What :func:`identity_batch_dataset` returns on the JAX and PyTorch backends.
+
+    Parameters
+    ----------
+    images, labels, batches, augmentation, seed, fill_value
+        As in :func:`identity_batch_dataset`.
+    **kwargs
+        Passed to ``keras.utils.PyDataset``.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batches: np.ndarray, *,
+                 augmentation: Augmentation | None = None, seed: int = 0, fill_value: float = 0.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.table = _image_table(images)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        if self.labels.shape != (len(self.table),):
+            raise ValueError(f"labels must have one entry per image ({len(self.table)}), "
+                             f"got {self.labels.shape}")
+        self.batches = _check_batches(batches, len(self.table))
+        self.augmentation, self.seed, self.fill_value = augmentation, seed, fill_value
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int):
+        idx = self.batches[i]
+        x = self.table[idx].astype(np.float32) / 255.0
+        if self.augmentation is not None and not self.augmentation.is_identity:
+            x = augment_array(x, self.augmentation, np.random.default_rng((self.seed, i)), self.fill_value)
+        return x, self.labels[idx]

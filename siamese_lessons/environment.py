@@ -13,7 +13,7 @@ _PACKAGES = ("siamese-lessons", "tensorflow", "keras", "scikit-learn", "numpy")
 
 
 def describe_environment(profile: Profile | None = None) -> dict[str, str]:
-    """Versions of Python and the main libraries, the devices TensorFlow sees,
+    """Versions of Python and the main libraries, the Keras backend, the GPUs it sees,
     and the active profile.
 
     Parameters
@@ -25,17 +25,17 @@ def describe_environment(profile: Profile | None = None) -> dict[str, str]:
     -------
     dict of str to str
     """
-    from ._tf import tensorflow
+    from ._tf import backend_name, gpu_count
 
-    tf = tensorflow()
     info = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:
             info[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             info[name] = "not installed"
-    gpus = tf.config.list_physical_devices("GPU")
-    info["devices"] = f"{len(gpus)} GPU(s)" if gpus else "CPU only"
+    gpus = gpu_count()
+    info["keras backend"] = backend_name()
+    info["devices"] = f"{gpus} GPU(s)" if gpus else "CPU only"
     info["profile"] = (profile or get_profile()).describe()
     return info
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tf import tensorflow
 from .data.containers import OneShotTrials, PairSet
 
 __all__ = [
@@ -135,7 +134,6 @@ def subset_accuracies(correct, subset_size: int, *, n_draws: int = 2000, seed: i
 
 def embed_images(tower, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
     """Run a tower on ``uint8`` images (scaled to [0, 1] per batch); returns float32 vectors."""
-    tf = tensorflow()
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
@@ -144,9 +142,9 @@ def embed_images(tower, images: np.ndarray, *, batch_size: int = 256) -> np.ndar
     expected = tuple(tower.input_shape[1:])
     if images.shape[1:] != expected:
         raise ValueError(f"images have shape {images.shape[1:]}, the tower expects {expected}")
-    ds = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(
-        lambda x: tf.cast(x, tf.float32) / 255.0)
-    return np.asarray(tower.predict(ds, verbose=0), dtype=np.float32)
+    out = [np.asarray(tower.predict_on_batch(images[i:i + batch_size].astype(np.float32) / 255.0))
+           for i in range(0, len(images), batch_size)]
+    return np.concatenate(out).astype(np.float32, copy=False)
 
 
 def _tower_and_head(model):

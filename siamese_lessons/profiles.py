@@ -207,10 +207,9 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({"quick": QUICK, "full": FULL
 
 
 def _gpu_available() -> bool:
-    from ._tf import tensorflow
+    from ._tf import gpu_count
 
-    tf = tensorflow()
-    return bool(tf.config.list_physical_devices("GPU"))
+    return gpu_count() > 0
 
 
 def get_profile(name: str | None = None) -> Profile:

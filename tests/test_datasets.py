@@ -79,3 +79,75 @@ def test_bad_arguments():
         pair_dataset(_pairs(), batch_size=0)
     with pytest.raises(ValueError, match="at least one pair"):
         pair_dataset(_pairs(), [])
+
+
+# --- NumPy pipelines (what pair_dataset returns on the JAX and PyTorch backends) ---
+
+def test_numpy_warp_matches_tensorflow_projective_transform():
+    from siamese_lessons.datasets import sample_affine_matrices, warp_images
+
+    rng = np.random.default_rng(0)
+    images = rng.random((6, 20, 16, 2)).astype(np.float32)
+    transforms = sample_affine_matrices(6, 20, 16, Augmentation(p=1.0), rng)
+    reference = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=[20, 16], fill_value=0.3,
+        interpolation="BILINEAR", fill_mode="CONSTANT").numpy()
+    np.testing.assert_allclose(warp_images(images, transforms, 0.3), reference, atol=1e-5)
+    with pytest.raises(ValueError, match="transforms"):
+        warp_images(images, transforms[:3])
+
+
+def test_numpy_matrices_follow_the_tensorflow_distribution():
+    from siamese_lessons.datasets import affine_matrices, sample_affine_matrices
+
+    ours = sample_affine_matrices(20000, 20, 16, KOCH_AFFINE, np.random.default_rng(1))
+    theirs = affine_matrices(20000, 20, 16, KOCH_AFFINE, tf.constant([1, 2])).numpy()
+    np.testing.assert_allclose(ours.std(axis=0), theirs.std(axis=0), atol=0.05)
+    np.testing.assert_allclose(ours.mean(axis=0), theirs.mean(axis=0), atol=0.05)
+    identity = sample_affine_matrices(3, 20, 16, Augmentation(p=0.0), np.random.default_rng(0))
+    np.testing.assert_allclose(identity, np.tile([1, 0, 0, 0, 1, 0, 0, 0], (3, 1)), atol=1e-12)
+
+
+def test_array_pairs_serve_the_same_batches_as_tf_data():
+    from siamese_lessons.datasets import ArrayPairs
+
+    ps = _pairs(10)
+    ours = ArrayPairs(ps, np.arange(10), batch_size=4)
+    theirs = list(pair_dataset(ps, batch_size=4))
+    assert len(ours) == len(theirs) == 3
+    for i, ((l_tf, r_tf), y_tf) in enumerate(theirs):
+        (left, right), y = ours[i]
+        np.testing.assert_allclose(left, l_tf.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(right, r_tf.numpy(), rtol=1e-6)
+        np.testing.assert_array_equal(y, y_tf.numpy())
+
+
+def test_array_pairs_shuffle_per_epoch_flip_and_repeat():
+    from siamese_lessons.datasets import ArrayPairs
+
+    ps = _pairs(32)
+    data = ArrayPairs(ps, np.arange(32), batch_size=32, shuffle=True, seed=3)
+    first = data[0][1]
+    assert sorted(first.tolist()) == sorted(ps.labels.astype(float).tolist())  # a permutation
+    np.testing.assert_array_equal(first, data[0][1])  # same epoch, same batch
+    data.on_epoch_end()
+    assert not np.array_equal(first, data[0][1])
+    flipped = ArrayPairs(ps, [0], batch_size=1, augmentation=Augmentation(
+        rotation=0, shear=0, scale=(1, 1), translation=0, flip=True, p=1.0))
+    np.testing.assert_allclose(flipped[0][0][0][0, ..., 0], ps.images[0][:, ::-1] / 255.0, rtol=1e-6)
+    endless = ArrayPairs(ps, np.arange(32), batch_size=8, shuffle=True, repeat=True)
+    assert endless.num_batches is None and endless[4][1].shape == (8,)
+
+
+def test_array_batches_check_their_input():
+    from siamese_lessons.datasets import ArrayBatches
+
+    images = np.zeros((5, 4, 4), np.uint8)
+    with pytest.raises(IndexError, match="5 images"):
+        ArrayBatches(images, np.arange(5), [[0, 5]])
+    with pytest.raises(ValueError, match="one entry per image"):
+        ArrayBatches(images, np.arange(4), [[0, 1]])
+    with pytest.raises(TypeError, match="uint8"):
+        ArrayBatches(images.astype(float), np.arange(5), [[0, 1]])
+    x, y = ArrayBatches(images + 51, np.arange(5) * 2, [[4, 1]])[0]
+    assert x.shape == (2, 4, 4, 1) and np.allclose(x, 0.2) and y.tolist() == [8, 2]
