@@ -49,6 +49,13 @@ def figures(name: str, r: dict) -> str:
         rows = [f"{k}: {_pct(v['one_shot_accuracy'])}" for k, v in r["methods"].items()]
         return (f"{r['training_set']}; {r['train_pairs']} pairs, {r['epochs']} epochs, width {r['width']}; "
                 f"400-trial one-shot accuracy: " + "; ".join(rows))
+    if name == "lfw_view2":
+        rows = [f"{k}: {m['accuracy_mean']:.3f} +- {m['accuracy_std']:.3f} (AUC {m['auc']:.3f}, "
+                f"EER {m['eer']:.3f}, TAR@FAR=1e-3 {m['tar_at_far_1e-3']:.3f})"
+                for k, m in r["models"].items()]
+        side = "x".join(map(str, r["image_shape"]))
+        return (f"View 2, 10 folds, {side} grey, Keras backend {r.get('keras_backend', 'tensorflow')}; "
+                "accuracy mean +- std: " + "; ".join(rows))
     return json.dumps({k: v for k, v in r.items() if not isinstance(v, (dict, list))})[:300]
 
 

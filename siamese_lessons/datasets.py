@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -207,23 +208,58 @@ def warp_images(images: np.ndarray, transforms: np.ndarray, fill_value: float = 
     """Apply ``(n, 8)`` output-to-input transforms to float images ``(n, H, W, C)`` (bilinear).
 
     The NumPy counterpart of TensorFlow's ``ImageProjectiveTransformV3`` with
-    ``fill_mode="CONSTANT"`` for affine transforms (last two numbers zero).
+    ``fill_mode="CONSTANT"`` for affine transforms (last two numbers zero):
+    outside the image the input is ``fill_value``, also for interpolation at
+    the border. Vectorised over the batch; large batches are split over a few
+    threads (NumPy releases the GIL in this arithmetic).
     """
-    from scipy import ndimage
-
     images = np.asarray(images, dtype=np.float32)
-    transforms = np.asarray(transforms, dtype=np.float64)
+    transforms = np.asarray(transforms, dtype=np.float32)
     if images.ndim != 4 or transforms.shape != (len(images), 8):
         raise ValueError(f"need images (n, H, W, C) and transforms (n, 8), got {images.shape} "
                          f"and {transforms.shape}")
-    out = np.empty_like(images)
-    for i, (a0, a1, a2, b0, b1, b2, _, _) in enumerate(transforms):
-        # (x, y) = (column, row); SciPy works in (row, column).
-        matrix = np.array([[b1, b0], [a1, a0]])
-        for c in range(images.shape[3]):
-            out[i, :, :, c] = ndimage.affine_transform(images[i, :, :, c], matrix, offset=(b2, a2), order=1,
-                                                       mode="grid-constant", cval=fill_value)
-    return out
+    parts = min(_THREADS, len(images) // 32)
+    if parts > 1:
+        chunks = np.array_split(np.arange(len(images)), parts)
+        return np.concatenate(list(_thread_pool().map(
+            lambda idx: _warp(images[idx], transforms[idx], fill_value), chunks)))
+    return _warp(images, transforms, fill_value)
+
+
+_THREADS = min(8, os.cpu_count() or 1)
+_POOL: list = []
+
+
+def _thread_pool():
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(_THREADS, thread_name_prefix="siamese-lessons-warp"))
+    return _POOL[0]
+
+
+def _warp(images: np.ndarray, transforms: np.ndarray, fill_value: float) -> np.ndarray:
+    n, h, w, c = images.shape
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=fill_value)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = transforms[:, :, None, None]
+    # Input coordinates of every output pixel, +1 for the padding.
+    x = t[:, 0] * xs + t[:, 1] * ys + t[:, 2] + 1.0
+    y = t[:, 3] * xs + t[:, 4] * ys + t[:, 5] + 1.0
+    x0, y0 = np.floor(x), np.floor(y)
+    wx, wy = (x - x0)[..., None], (y - y0)[..., None]
+    flat = padded.reshape(-1, c)
+    base = (np.arange(n, dtype=np.int64) * ((h + 2) * (w + 2)))[:, None, None]
+    cols = [np.clip(x0, 0, w + 1).astype(np.int64), np.clip(x0 + 1, 0, w + 1).astype(np.int64)]
+    rows = [np.clip(y0, 0, h + 1).astype(np.int64) * (w + 2),
+            np.clip(y0 + 1, 0, h + 1).astype(np.int64) * (w + 2)]
+
+    def at(r, col):
+        return np.take(flat, base + rows[r] + cols[col], axis=0)
+
+    top = at(0, 0) * (1 - wx) + at(0, 1) * wx
+    bottom = at(1, 0) * (1 - wx) + at(1, 1) * wx
+    return top * (1 - wy) + bottom * wy
 
 
 def augment_array(images: np.ndarray, aug: Augmentation, rng: np.random.Generator,
@@ -291,8 +327,10 @@ def pair_dataset(
     if index.size == 0:
         raise ValueError("pair_dataset needs at least one pair")
     if backend_name() != "tensorflow":
+        # Training batches are built by a few threads ahead of the model (Keras's enqueuer).
+        workers = {"workers": _THREADS, "max_queue_size": 4 * _THREADS} if shuffle and not repeat else {}
         return ArrayPairs(pairs, index, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation,
-                          seed=seed, repeat=repeat, fill_value=fill_value)
+                          seed=seed, repeat=repeat, fill_value=fill_value, **workers)
     tf = tensorflow()
     table = tf.constant(pairs.images if pairs.images.ndim == 4 else pairs.images[..., None])
     ds = tf.data.Dataset.from_tensor_slices((pairs.pairs[index], pairs.labels[index].astype(np.float32)))

@@ -80,3 +80,31 @@ def test_summarize_lists_every_record():
     for path in (ROOT / "benchmarks/results").glob("*.json"):
         assert f"`results/{path.name}`" in run.stdout
     assert "ratio" in run.stdout
+
+
+@pytest.mark.data
+def test_lfw_view2_smoke_and_exported_arrays_give_the_same_result(lfw_data_home, tmp_path):
+    direct = _run_benchmark("lfw_view2.py", "--resize", "0.2", "--folds", "2", "--models", "lbp", "triplet",
+                            "--budget", "steps_per_epoch=3", "pk=4,2", "--fresh", out=tmp_path / "v.json")
+    assert direct["folds"] == 2 and direct["image_shape"] == [25, 18]
+    for key in ("accuracy_mean", "accuracy_std", "auc", "eer", "tar_at_far_1e-3", "fold_accuracies"):
+        assert key in direct["models"]["triplet"]
+    assert direct["models"]["triplet"]["budget"]["pk"] == [4, 2]
+    arrays = tmp_path / "lfw.npz"
+    export = subprocess.run([sys.executable, str(ROOT / "benchmarks/lfw_view2.py"), "--resize", "0.2",
+                             "--export-arrays", str(arrays)], capture_output=True, text=True, cwd=ROOT)
+    assert export.returncode == 0, export.stderr[-3000:]
+    again = _run_benchmark("lfw_view2.py", "--arrays", str(arrays), "--folds", "2", "--models", "lbp",
+                           "--fresh", out=tmp_path / "w.json")
+    assert again["models"]["lbp"]["fold_accuracies"] == direct["models"]["lbp"]["fold_accuracies"]
+
+
+def test_committed_lfw_view2_record_has_every_model_and_field():
+    record = json.loads((ROOT / "benchmarks/results/lfw_view2.json").read_text())
+    assert {"profile", "hardware", "command"} <= set(record)
+    assert set(record["models"]) == {"eigenfaces", "lbp", "pair", "contrastive", "triplet"}
+    for m in record["models"].values():
+        assert len(m["fold_accuracies"]) == 10
+        assert m["accuracy_mean"] == pytest.approx(sum(m["fold_accuracies"]) / 10)
+        for key in ("accuracy_std", "auc", "eer", "tar_at_far_1e-3"):
+            assert 0 <= m[key] <= 1
