@@ -7,8 +7,8 @@ and prefetches the next batch while the model trains on this one. Randomness
 the same seed yields the same batches.
 
 On Keras's TensorFlow backend the pipelines are ``tf.data`` datasets. On the
-JAX or PyTorch backend (``KERAS_BACKEND``), where TensorFlow may not even be
-installed, :func:`pair_dataset` and :func:`identity_batch_dataset` return the
+JAX backend (``KERAS_BACKEND=jax``; PyTorch takes the same path, untested),
+where TensorFlow may not even be installed, :func:`pair_dataset` and :func:`identity_batch_dataset` return the
 NumPy equivalents :class:`ArrayPairs` and :class:`ArrayBatches` instead: the
 same batches, labels and distortions (drawn from NumPy's generator, so not the
 same random numbers).
@@ -417,7 +417,7 @@ def _check_batches(batches, n_images: int) -> np.ndarray:
 class ArrayPairs(_keras().utils.PyDataset):
     """Pair batches ``((left, right), label)`` from a :class:`PairSet`, in NumPy.
 
-    What :func:`pair_dataset` returns on the JAX and PyTorch backends; it works
+    What :func:`pair_dataset` returns on backends other than TensorFlow; it works
     on any backend. Batch *i* of epoch *e* depends only on ``(seed, e, i)``.
 
     Parameters
@@ -476,7 +476,7 @@ class ArrayPairs(_keras().utils.PyDataset):
 class ArrayBatches(_keras().utils.PyDataset):
     """Image batches ``(images, identity labels)`` given by index rows, in NumPy.
 
-    What :func:`identity_batch_dataset` returns on the JAX and PyTorch backends.
+    What :func:`identity_batch_dataset` returns on backends other than TensorFlow.
 
     Parameters
     ----------

@@ -169,8 +169,8 @@ def improved_tower(
         x = layers.MaxPooling2D(2, name=f"block{k + 1}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
-    x = layers.Dense(embedding_dim, kernel_regularizer=reg, kernel_initializer="glorot_uniform",
-                     name="embedding")(x)
+    x = layers.Dense(embedding_dim, kernel_regularizer=reg,
+                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name="embedding")(x)
     return keras.Model(inp, x, name="improved_tower")
 
 
@@ -202,7 +202,8 @@ def vgg_tower(
     x = layers.Dense(dense_units, activation="relu", kernel_regularizer=reg, kernel_initializer=init,
                      name="fc1")(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
-    x = layers.Dense(dense_units, kernel_regularizer=reg, name="fc2")(x)
+    x = layers.Dense(dense_units, kernel_regularizer=reg,
+                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name="fc2")(x)
     return keras.Model(inp, x, name="vgg_tower")
 
 

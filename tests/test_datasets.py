@@ -81,7 +81,7 @@ def test_bad_arguments():
         pair_dataset(_pairs(), [])
 
 
-# --- NumPy pipelines (what pair_dataset returns on the JAX and PyTorch backends) ---
+# --- NumPy pipelines (what pair_dataset returns on backends other than TensorFlow) ---
 
 def test_numpy_warp_matches_tensorflow_projective_transform():
     from siamese_lessons.datasets import sample_affine_matrices, warp_images

@@ -84,3 +84,24 @@ def test_pair_model_round_trips_through_save_and_load(tmp_path, distance):
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(loaded.predict([x, x[::-1]], verbose=0), before, rtol=1e-6)
     assert ((before > 0) & (before < 1)).all()
+
+
+@pytest.mark.parametrize("name, shape, kwargs", [
+    ("koch", (105, 105, 1), {"width": 0.05}),
+    ("lfw_seed", (24, 24, 1), {"filters": 4, "dense_units": 8}),
+    ("improved", (24, 24, 1), {"filters": (4, 8), "embedding_dim": 6}),
+    ("vgg", (24, 24, 1), {"filters": (4, 8), "dense_units": 8}),
+])
+def test_every_tower_is_reproducible_from_its_seed_alone(name, shape, kwargs):
+    from siamese_lessons.models import build_tower
+
+    global_seeds = iter(range(100, 110))
+
+    def weights(seed):
+        keras.utils.set_random_seed(next(global_seeds))  # a different global state each time must not matter
+        return [w.copy() for w in build_tower(name, shape, seed=seed, **kwargs).get_weights()]
+
+    first, again, other = weights(0), weights(0), weights(1)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other, strict=True) if a.std() > 0)
