@@ -49,6 +49,20 @@ def figures(name: str, r: dict) -> str:
         rows = [f"{k}: {_pct(v['one_shot_accuracy'])}" for k, v in r["methods"].items()]
         return (f"{r['training_set']}; {r['train_pairs']} pairs, {r['epochs']} epochs, width {r['width']}; "
                 f"400-trial one-shot accuracy: " + "; ".join(rows))
+    if name == "pairgen":
+        b, t = r["baseline"], r["tenth"]
+        return (f"{r['lines']:,}-line list, {r['identities']:,} identities: package {r['pairs']:,} pairs in "
+                f"**{r['seconds']:.1f} s**, peak RSS {r['peak_rss_mb']:,.0f} MB "
+                f"({t['peak_rss_mb']:,.0f} MB for "
+                f"1/10 of the pairs; the list alone {r['list_only_peak_rss_mb']:,.0f} MB), positives from "
+                f"{r['identities_used']:,} identities; seed (itertools) {b['seconds']:.1f} s, "
+                f"{b['peak_rss_mb']:,.0f} MB, positives from {b['identities_used']:,} identities")
+    if name == "lfw_verification":
+        rows = [f"{k} ({'x'.join(map(str, m['image_shape']))}): DevTest {m['devtest_accuracy']:.3f}, "
+                f"AUC {m['auc']:.3f}, {m['train_seconds']:.0f} s, peak RSS {m['peak_rss_mb']:,.0f} MB"
+                for k, m in r["methods"].items()]
+        margin = f"; best minus seed **{r['margin_over_seed']:+.3f}**" if "margin_over_seed" in r else ""
+        return f"{r['budget_minutes']:g}-minute training budget each: " + "; ".join(rows) + margin
     if name == "lfw_view2":
         rows = [f"{k}: {m['accuracy_mean']:.3f} +- {m['accuracy_std']:.3f} (AUC {m['auc']:.3f}, "
                 f"EER {m['eer']:.3f}, TAR@FAR=1e-3 {m['tar_at_far_1e-3']:.3f})"

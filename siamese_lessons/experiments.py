@@ -20,7 +20,7 @@ from .data.containers import PairSet
 from .datasets import Augmentation
 from .evaluation import accuracy_at, best_threshold, pair_scores, roc_auc
 from .models import build_tower, siamese_pair_model
-from .training import FitResult, compile_pair_model, fit_pair_model
+from .training import FitResult, TimeLimit, compile_pair_model, fit_pair_model
 
 __all__ = [
     "LFW_SEED_SPLIT",
@@ -513,6 +513,7 @@ def train_triplet(
     embedding_dim: int = 64,
     random_batches: bool = False,
     seed: int = 0,
+    max_seconds: float | None = None,
     verbose: int | str = "auto",
 ):
     """Train an embedding with a triplet loss mined online inside each batch.
@@ -526,6 +527,8 @@ def train_triplet(
     random_batches : bool
         Draw batches of ``P * K`` random images instead of P x K groups (to show
         why mining needs P x K sampling: random batches rarely hold positives).
+    max_seconds : float or None
+        Wall-clock cap; training stops after the batch that crosses it.
 
     Returns
     -------
@@ -556,7 +559,8 @@ def train_triplet(
     embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses[mining](margin=margin))
     ds = identity_batch_dataset(train.images, train.labels, batches, seed=seed,
                                 augmentation=FACE_AUGMENTATION)
-    hist = embedder.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False)
+    hist = embedder.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False,
+                        callbacks=[TimeLimit(max_seconds), keras.callbacks.TerminateOnNaN()])
     frame = pd.DataFrame(hist.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return embedder, frame

@@ -17,7 +17,8 @@ from .datasets import Augmentation, pair_dataset
 __all__ = ["FitResult", "KeepBest", "TimeLimit", "compile_pair_model", "fit_pair_model", "split_validation"]
 
 
-def split_validation(pairs: PairSet, n_validation: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def split_validation(pairs: PairSet | np.ndarray, n_validation: int, *,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Split pair indices into training and validation, balanced by label.
 
     Validation comes from the *training* pairs only, so the test set is never
@@ -25,7 +26,8 @@ def split_validation(pairs: PairSet, n_validation: int, *, seed: int = 0) -> tup
 
     Parameters
     ----------
-    pairs : PairSet
+    pairs : PairSet or numpy.ndarray
+        The pairs, or just their labels (1 = same).
     n_validation : int
         Validation pairs (half same, half different, rounding the extra to "same").
     seed : int
@@ -34,17 +36,18 @@ def split_validation(pairs: PairSet, n_validation: int, *, seed: int = 0) -> tup
     -------
     train_index, validation_index : numpy.ndarray
     """
-    if not 0 < n_validation < len(pairs):
-        raise ValueError(f"n_validation must be between 1 and {len(pairs) - 1}, got {n_validation}")
+    labels = np.asarray(pairs.labels if isinstance(pairs, PairSet) else pairs).ravel()
+    if not 0 < n_validation < len(labels):
+        raise ValueError(f"n_validation must be between 1 and {len(labels) - 1}, got {n_validation}")
     rng = np.random.default_rng(seed)
-    same = rng.permutation(np.flatnonzero(pairs.labels == 1))
-    diff = rng.permutation(np.flatnonzero(pairs.labels == 0))
+    same = rng.permutation(np.flatnonzero(labels == 1))
+    diff = rng.permutation(np.flatnonzero(labels == 0))
     n_same = (n_validation + 1) // 2
     n_diff = n_validation - n_same
     if n_same > len(same) or n_diff > len(diff):
         raise ValueError("not enough pairs of each label for that validation size")
     val = np.sort(np.concatenate([same[:n_same], diff[:n_diff]]))
-    train = np.setdiff1d(np.arange(len(pairs)), val)
+    train = np.setdiff1d(np.arange(len(labels)), val)
     return train, val
 
 

@@ -108,3 +108,25 @@ def test_committed_lfw_view2_record_has_every_model_and_field():
         assert m["accuracy_mean"] == pytest.approx(sum(m["fold_accuracies"]) / 10)
         for key in ("accuracy_std", "auc", "eer", "tar_at_far_1e-3"):
             assert 0 <= m[key] <= 1
+
+
+@pytest.mark.data
+def test_lfw_verification_smoke(lfw_data_home, tmp_path):
+    result = _run_benchmark("lfw_verification.py", "--budget-minutes", "0.05", "--resize", "0.2",
+                            out=tmp_path / "v.json")
+    assert set(result["methods"]) == {"seed baseline", "best pair model", "best embedding"}
+    for m in result["methods"].values():
+        for key in ("devtest_accuracy", "auc", "train_seconds", "peak_rss_mb"):
+            assert key in m
+        assert 0 <= m["devtest_accuracy"] <= 1 and m["peak_rss_mb"] > 100
+    assert result["methods"]["seed baseline"]["image_shape"] == [50, 50]
+    assert result["budget_minutes"] == 0.05 and "margin_over_seed" in result and "hardware" in result
+
+
+def test_pairgen_smoke(tmp_path):
+    result = _run_benchmark("pairgen.py", "--lines", "5000", "--identities", "200", "--positives", "800",
+                            "--negatives", "800", out=tmp_path / "p.json")
+    assert result["pairs"] == 1600 and result["baseline"]["pairs"] == 1600
+    assert result["identities_used"] > 10 * result["baseline"]["identities_used"]
+    for key in ("seconds", "peak_rss_mb", "identities_used"):
+        assert key in result and key in result["baseline"]

@@ -80,6 +80,7 @@ def test_split_validation_is_balanced_disjoint_and_seeded():
     assert len(va) == 10 and ps.labels[va].sum() == 5
     assert not set(tr) & set(va) and len(tr) + len(va) == 40
     np.testing.assert_array_equal(va, split_validation(ps, 10, seed=1)[1])
+    np.testing.assert_array_equal(va, split_validation(ps.labels, 10, seed=1)[1])  # labels alone
     with pytest.raises(ValueError):
         split_validation(ps, 40)
 
