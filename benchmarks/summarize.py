@@ -49,6 +49,11 @@ def figures(name: str, r: dict) -> str:
         rows = [f"{k}: {_pct(v['one_shot_accuracy'])}" for k, v in r["methods"].items()]
         return (f"{r['training_set']}; {r['train_pairs']} pairs, {r['epochs']} epochs, width {r['width']}; "
                 f"400-trial one-shot accuracy: " + "; ".join(rows))
+    if name == "gpu_throughput":
+        ok = [x for x in r["runs"] if "images_per_s" in x]
+        rows = [f"{x['model']} {'x'.join(map(str, x['image_shape']))}, batch {x['batch']}, {x['precision']}: "
+                f"{x['images_per_s']:,.0f} images/s" for x in ok]
+        return f"training steps, Keras backend {r['keras_backend']}: " + "; ".join(rows)
     if name == "pairgen":
         b, t = r["baseline"], r["tenth"]
         return (f"{r['lines']:,}-line list, {r['identities']:,} identities: package {r['pairs']:,} pairs in "

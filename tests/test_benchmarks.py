@@ -130,3 +130,11 @@ def test_pairgen_smoke(tmp_path):
     assert result["identities_used"] > 10 * result["baseline"]["identities_used"]
     for key in ("seconds", "peak_rss_mb", "identities_used"):
         assert key in result and key in result["baseline"]
+
+
+def test_gpu_throughput_smoke(tmp_path):
+    result = _run_benchmark("gpu_throughput.py", "--scale", "0.1", "--batches", "4", "--steps", "1",
+                            "--precisions", "float32", out=tmp_path / "g.json")
+    assert [r["model"] for r in result["runs"]] == ["seed pair", "embedding"]
+    assert all(r["images_per_s"] > 0 and r["finite"] for r in result["runs"])
+    assert result["runs"][0]["image_shape"] == [25, 25] and "hardware" in result
