@@ -62,7 +62,7 @@ def figures(name: str, r: dict) -> str:
                 f"1/10 of the pairs; the list alone {r['list_only_peak_rss_mb']:,.0f} MB), positives from "
                 f"{r['identities_used']:,} identities; seed (itertools) {b['seconds']:.1f} s, "
                 f"{b['peak_rss_mb']:,.0f} MB, positives from {b['identities_used']:,} identities")
-    if name == "lfw_verification":
+    if name.startswith("lfw_verification"):
         rows = [f"{k} ({'x'.join(map(str, m['image_shape']))}): DevTest {m['devtest_accuracy']:.3f}, "
                 f"AUC {m['auc']:.3f}, {m['train_seconds']:.0f} s, peak RSS {m['peak_rss_mb']:,.0f} MB"
                 for k, m in r["methods"].items()]
