@@ -82,6 +82,11 @@ class Augmentation:
             raise ValueError("rotation, shear and translation must be non-negative")
 
     @property
+    def has_affine(self) -> bool:
+        """True when rotation, shear, translation or scaling can move pixels."""
+        return bool(self.rotation or self.shear or self.translation or self.scale != (1.0, 1.0))
+
+    @property
     def is_identity(self) -> bool:
         """True when no distortion can change an image."""
         return self.p == 0 or (self.rotation == self.shear == self.translation == 0
@@ -162,7 +167,7 @@ def augment_images(images, aug: Augmentation, seed, fill_value: float = 0.0):
     if aug.flip:
         flip = tf.random.stateless_uniform((n,), tf.random.experimental.stateless_fold_in(seed, 7)) < aug.p
         images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
-    if aug.rotation or aug.shear or aug.translation or aug.scale != (1.0, 1.0):
+    if aug.has_affine:
         transforms = affine_matrices(n, h, w, aug, seed)
         images = tf.raw_ops.ImageProjectiveTransformV3(
             images=images, transforms=transforms, output_shape=tf.stack([h, w]),
@@ -272,7 +277,7 @@ def augment_array(images: np.ndarray, aug: Augmentation, rng: np.random.Generato
     if aug.flip:
         flip = rng.random(n) < aug.p
         images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
-    if aug.rotation or aug.shear or aug.translation or aug.scale != (1.0, 1.0):
+    if aug.has_affine:
         images = warp_images(images, sample_affine_matrices(n, h, w, aug, rng), fill_value)
     return images
 
@@ -332,7 +337,7 @@ def pair_dataset(
         return ArrayPairs(pairs, index, batch_size=batch_size, shuffle=shuffle, augmentation=augmentation,
                           seed=seed, repeat=repeat, fill_value=fill_value, **workers)
     tf = tensorflow()
-    table = tf.constant(pairs.images if pairs.images.ndim == 4 else pairs.images[..., None])
+    table = tf.constant(_image_table(pairs.images))
     ds = tf.data.Dataset.from_tensor_slices((pairs.pairs[index], pairs.labels[index].astype(np.float32)))
     if shuffle:
         ds = ds.shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
@@ -445,6 +450,7 @@ class ArrayPairs(_keras().utils.PyDataset):
         self.batch_size, self.shuffle, self.seed, self.repeat = batch_size, shuffle, seed, repeat
         self.augmentation, self.fill_value = augmentation, fill_value
         self.epoch = 0
+        self._orders: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return math.ceil(len(self.index) / self.batch_size)
@@ -454,9 +460,14 @@ class ArrayPairs(_keras().utils.PyDataset):
         return None if self.repeat else len(self)
 
     def _order(self, epoch: int) -> np.ndarray:
+        """This epoch's pair order, drawn once per epoch (the last two epochs are kept)."""
         if not self.shuffle:
             return self.index
-        return self.index[np.random.default_rng((self.seed, epoch)).permutation(len(self.index))]
+        if epoch not in self._orders:
+            perm = np.random.default_rng((self.seed, epoch)).permutation(len(self.index))
+            self._orders = {e: o for e, o in self._orders.items() if e >= epoch - 1}
+            self._orders[epoch] = self.index[perm]
+        return self._orders[epoch]
 
     def __getitem__(self, i: int):
         epoch, i = (i // len(self), i % len(self)) if self.repeat else (self.epoch, i)

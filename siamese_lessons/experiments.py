@@ -49,6 +49,11 @@ __all__ = [
 ]
 
 
+def _input_shape(images: np.ndarray) -> tuple[int, ...]:
+    """Model input shape of a ``uint8`` table: ``(H, W, 1)`` for grey ``(n, H, W)``, else ``(H, W, 3)``."""
+    return (*images.shape[1:], 1) if images.ndim == 3 else tuple(images.shape[1:])
+
+
 @dataclasses.dataclass
 class PairExperiment:
     """A trained pair model and how it scored.
@@ -320,7 +325,7 @@ def run_lfw_step(
         extra = sample_pairs(people, sampled_pairs, seed=seed)
         # One table: the sampled pairs plus the official validation pairs (re-indexed).
         fit_set, fit_tr, fit_va = _merge_validation(extra, train, va)
-    shape = train.image_shape if train.images.ndim == 4 else (*train.image_shape, 1)
+    shape = _input_shape(train.images)
     return train_pair_model(fit_set, fit_tr, fit_va, tower=step.tower, input_shape=shape,
                             tower_kwargs=step.tower_kwargs, optimizer=step.optimizer,
                             learning_rate=step.learning_rate, batch_size=batch_size, epochs=epochs,
@@ -488,7 +493,7 @@ def train_contrastive(
     if invert_labels:
         pairs = dataclasses.replace(pairs, labels=1 - pairs.labels)
     tr, va = split_validation(pairs, n_val, seed=seed)
-    shape = (*pairs.image_shape, 1) if pairs.images.ndim == 3 else pairs.image_shape
+    shape = _input_shape(pairs.images)
     embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
     model = siamese_distance_model(embedder)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=ContrastiveLoss(margin=margin))
@@ -554,7 +559,7 @@ def train_triplet(
         batches = np.random.default_rng(seed).integers(0, len(train), (n, p * k))
     else:
         batches = pk_batches(train, p, k, n, seed=seed)
-    shape = (*train.images.shape[1:], 1) if train.images.ndim == 3 else train.images.shape[1:]
+    shape = _input_shape(train.images)
     embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
     embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses[mining](margin=margin))
     ds = identity_batch_dataset(train.images, train.labels, batches, seed=seed,
@@ -693,7 +698,7 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
             n_val = max(64, budget.pairs // 20)
             pairs = sample_pairs(train, budget.pairs + n_val, seed=seed)
             tr, va = split_validation(pairs, n_val, seed=seed)
-            shape = (*pairs.image_shape, 1) if pairs.images.ndim == 3 else pairs.image_shape
+            shape = _input_shape(pairs.images)
             return train_pair_model(pairs, tr, va, tower=step.tower, input_shape=shape,
                                     tower_kwargs=step.tower_kwargs, learning_rate=step.learning_rate,
                                     batch_size=budget.batch_size, epochs=budget.epochs,

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.containers import ImageList
+from .pairs import group_by_label
 
 __all__ = ["PairFiles", "pair_quotas", "positive_pairs", "negative_pairs", "write_pair_files"]
 
@@ -85,8 +86,7 @@ def pair_quotas(capacity, total: int, *, seed: int = 0) -> np.ndarray:
 
 def _groups(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Image order sorted by label, and each label's start and size in that order."""
-    order = np.argsort(labels, kind="stable")
-    _, start, size = np.unique(labels[order], return_index=True, return_counts=True)
+    order, _, start, size = group_by_label(labels)
     return order, start.astype(np.int64), size.astype(np.int64)
 
 

@@ -20,6 +20,15 @@ def _people(evaluation: PairSet | Iterable[str]) -> set[str]:
     return {str(name) for name in evaluation}
 
 
+def group_by_label(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group items by label: ``order`` (item indices sorted by label, stable) and, per
+    distinct label, ``classes``, ``starts`` (its first position in ``order``) and ``counts``."""
+    labels = np.asarray(labels).ravel()
+    order = np.argsort(labels, kind="stable")
+    classes, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+    return order, classes, starts, counts
+
+
 def exclude_identities(data: IdentitySet, evaluation: PairSet | Iterable[str]) -> IdentitySet:
     """Remove every image of a person who appears in ``evaluation``.
 
@@ -114,8 +123,7 @@ def sample_pairs(
         raise ValueError(f"same_fraction must be in [0, 1], got {same_fraction}")
     rng = np.random.default_rng(seed)
     labels = np.asarray(data.labels)
-    order = np.argsort(labels, kind="stable")
-    classes, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+    order, classes, starts, counts = group_by_label(labels)
     n_same = int(round(n_pairs * same_fraction))
     n_diff = n_pairs - n_same
     multi = np.flatnonzero(counts >= 2)
@@ -201,8 +209,7 @@ def pk_batches(
     if p < 2 or k < 2 or n_batches < 1:
         raise ValueError(f"need p >= 2, k >= 2 and n_batches >= 1, got p={p}, k={k}, n_batches={n_batches}")
     labels = np.asarray(data.labels)
-    order = np.argsort(labels, kind="stable")
-    classes, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+    order, classes, starts, counts = group_by_label(labels)
     eligible = np.flatnonzero(counts >= 2)
     if len(eligible) < p:
         raise ValueError(f"only {len(eligible)} identities have two or more images; "
