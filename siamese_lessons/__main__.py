@@ -6,6 +6,10 @@ make-pairs
     Write ``positive_pairs_path.txt`` and ``negative_pairs_path.txt`` from a
     clean list (``<identity>/<image>.jpg <label>`` lines) or an image folder
     (one sub-folder per identity), spread over all identities.
+train
+    Train a Siamese model on a clean list or image folder with streamed input,
+    a ``tf.distribute`` strategy, optional mixed precision and XLA, checkpoints
+    that resume after a crash, TensorBoard logs and an optional TFLite export.
 """
 
 from __future__ import annotations
@@ -34,6 +38,37 @@ def _make_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .scale import ScaleConfig, train
+
+    tower_kwargs = {}
+    if args.filters:
+        if args.tower != "improved":
+            raise ValueError("--filters applies to --tower improved only")
+        tower_kwargs["filters"] = tuple(args.filters)
+    config = ScaleConfig(loss=args.loss, tower=args.tower, tower_kwargs=tower_kwargs,
+                         embedding_dim=args.embedding_dim, image_size=tuple(args.image_size),
+                         channels=args.channels, batch_size=args.batch_size, k=args.k, steps=args.steps,
+                         learning_rate=args.learning_rate, margin=args.margin, augment=not args.no_augment,
+                         pairs_per_kind=args.pairs, num_shards=args.shards, strategy=args.strategy,
+                         precision=args.precision, xla=args.xla, checkpoint_every=args.checkpoint_every,
+                         log_every=args.log_every, seed=args.seed)
+    run = train(args.source, args.out_dir, config, tensorboard=not args.no_tensorboard,
+                export_tflite=args.export_tflite, max_seconds=args.max_minutes * 60 if args.max_minutes else None,
+                progress=not args.quiet)
+    res = run.result
+    resumed = f" (resumed at step {res.start_step})" if res.start_step else ""
+    last = res.history.iloc[-1] if len(res.history) else None
+    print(f"trained steps {res.start_step}-{res.final_step}{resumed} on {res.replicas} replica(s), global "
+          f"batch {run.global_batch}, in {res.seconds:.1f} s"
+          + (f"; last loss {last['loss']:.4f}, {last['images_per_s']:.0f} images/s" if last is not None else ""))
+    if run.model_path:
+        print(f"saved {run.model_path} and {run.embedder_path}")
+    if run.tflite_path:
+        print(f"exported {run.tflite_path}; largest difference from Keras {run.tflite_max_error:.2e}")
+    return 0
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -59,6 +94,52 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--seed", type=int, default=0)
     pairs.add_argument("--quiet", action="store_true", help="no progress bars")
     pairs.set_defaults(run=_make_pairs)
+
+    from .distributed import PRECISIONS, STRATEGIES
+    from .scale import LOSSES, TOWER_NAMES
+
+    tr = commands.add_parser(
+        "train", help="train a Siamese model on a clean list or image folder (streamed, distributed, resumable)",
+        description="Train a Siamese network on a clean list or an identity folder. Data is streamed from "
+                    "disk (pair files for the pair losses, TFRecord shards for triplet, both written once "
+                    "into OUT_DIR); run the same command again to resume from OUT_DIR/checkpoints. "
+                    "For several machines set TF_CONFIG on each and pass --strategy multiworker.",
+        epilog="example: python -m siamese_lessons train MS-Celeb-1M_clean_list.txt --out-dir runs/msceleb "
+               "--loss triplet --steps 100000 --precision mixed_bfloat16 --export-tflite")
+    tr.add_argument("source", help="clean list file ('<identity>/<image>.jpg <label>' lines, paths relative "
+                                   "to the list's folder) or a folder with one sub-folder per identity")
+    tr.add_argument("--out-dir", required=True, help="run folder (created; reused to resume)")
+    tr.add_argument("--loss", choices=LOSSES, default="triplet",
+                    help="binary: sigmoid pair model (the seed's); contrastive: distance model; triplet: "
+                         "batch-hard mining on P x K batches (default)")
+    tr.add_argument("--tower", choices=TOWER_NAMES, default="improved")
+    tr.add_argument("--filters", type=_positive_int, nargs="+", help="filters per block of the improved tower")
+    tr.add_argument("--embedding-dim", type=_positive_int, default=128)
+    tr.add_argument("--image-size", type=_positive_int, nargs=2, default=[112, 112], metavar=("H", "W"))
+    tr.add_argument("--channels", type=int, choices=(1, 3), default=3)
+    tr.add_argument("--batch-size", type=_positive_int, default=64,
+                    help="per replica: pairs, or images (P x K) for triplet; global = this x replicas")
+    tr.add_argument("--k", type=_positive_int, default=4, help="images per identity in a triplet batch")
+    tr.add_argument("--steps", type=_positive_int, required=True, help="optimizer steps of the whole run")
+    tr.add_argument("--learning-rate", type=float, default=1e-3, help="Adam, cosine-decayed over --steps")
+    tr.add_argument("--margin", type=float, default=0.2)
+    tr.add_argument("--no-augment", action="store_true", help="no flips or affine distortion")
+    tr.add_argument("--pairs", type=_positive_int, default=100_000,
+                    help="positive (and negative) pairs to write for the pair losses")
+    tr.add_argument("--shards", type=_positive_int, default=16, help="TFRecord shards to write for triplet")
+    tr.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                    help="auto: multiworker if TF_CONFIG lists workers, mirrored if 2+ GPUs, else default")
+    tr.add_argument("--precision", choices=PRECISIONS, default="float32")
+    tr.add_argument("--xla", action="store_true", help="compile the training step with XLA")
+    tr.add_argument("--checkpoint-every", type=_positive_int, default=100, help="steps between checkpoints")
+    tr.add_argument("--log-every", type=_positive_int, default=10, help="steps between log lines")
+    tr.add_argument("--max-minutes", type=float, help="stop (after a checkpoint) after this long")
+    tr.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs in OUT_DIR/logs")
+    tr.add_argument("--export-tflite", action="store_true",
+                    help="also write OUT_DIR/embedder.tflite and check it against Keras")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr.set_defaults(run=_train)
     return parser
 
 

@@ -1,0 +1,366 @@
+"""Training at scale with ``tf.distribute``: strategies, mixed precision, resumable steps.
+
+:func:`make_strategy` picks the standard ``tf.distribute`` strategy for where the
+process runs: the default strategy on one device, ``MirroredStrategy`` across
+the GPUs of one machine, ``MultiWorkerMirroredStrategy`` across machines
+described by ``TF_CONFIG``. :func:`train_steps` is a custom training loop over
+that strategy: each replica computes the loss of its per-replica batch, the
+gradients are all-reduced (summed) by the optimizer, so the update is the one a
+single device would make on the global batch (per-replica batch x replicas).
+
+Why a loop and not ``Model.fit``: Keras 3's ``fit`` does not run under
+``MultiWorkerMirroredStrategy`` (keras-team/keras#20585: it reduces the first
+batch and scalar metrics across workers with an invalid axis), and its
+``BackupAndRestore`` callback restores only whole epochs. The loop keeps
+the same model, loss and optimizer objects and checkpoints with
+``tf.train.CheckpointManager`` (what ``BackupAndRestore`` is built on in
+``tf.keras``): the step counter, the weights and the optimizer state every
+``checkpoint_every`` steps, restored automatically when the same command
+starts again, so a crash costs at most one interval. Only the chief worker
+writes the real checkpoint; the others write to a scratch folder that is
+deleted, as ``tf.distribute`` requires every worker to save.
+
+Needs the TensorFlow backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from ._tf import keras as _keras
+from ._tf import tensorflow
+
+__all__ = ["PRECISIONS", "STRATEGIES", "TrainResult", "WorkerInfo", "make_strategy", "set_precision",
+           "train_steps", "worker_info"]
+
+#: Names :func:`make_strategy` accepts.
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+#: Keras dtype policies :func:`set_precision` accepts.
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def _tf_config() -> dict:
+    raw = os.environ.get("TF_CONFIG", "")
+    if not raw:
+        return {}
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({err}): {raw[:200]!r}") from None
+    workers = config.get("cluster", {}).get("worker")
+    task = config.get("task", {})
+    if not workers or task.get("type") not in ("worker", "chief") or "index" not in task:
+        raise ValueError("TF_CONFIG must name the cluster's workers and this task, e.g. "
+                         '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                         '"task": {"type": "worker", "index": 0}}; got ' + raw[:200])
+    return config
+
+
+def make_strategy(name: str = "auto"):
+    """Return a ``tf.distribute`` strategy by name.
+
+    Parameters
+    ----------
+    name : {"auto", "default", "mirrored", "multiworker"}
+        ``"default"``: one device (``tf.distribute.get_strategy()``).
+        ``"mirrored"``: ``MirroredStrategy`` over every GPU of this machine
+        (over the CPU when there is none). ``"multiworker"``:
+        ``MultiWorkerMirroredStrategy`` over the cluster in ``TF_CONFIG``.
+        ``"auto"``: multiworker when ``TF_CONFIG`` lists two or more workers,
+        else mirrored when there are two or more GPUs, else default.
+
+    Returns
+    -------
+    tf.distribute.Strategy
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or ``"multiworker"`` without a valid ``TF_CONFIG``.
+
+    Notes
+    -----
+    Create the strategy first thing in the process: ``MultiWorkerMirroredStrategy``
+    must exist before any other TensorFlow operation runs.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {list(STRATEGIES)}")
+    config = _tf_config()
+    tf = tensorflow()
+    if name == "auto":
+        if len(config.get("cluster", {}).get("worker", [])) + len(config.get("cluster", {}).get("chief", [])) > 1:
+            name = "multiworker"
+        elif len(tf.config.list_physical_devices("GPU")) > 1:
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "multiworker":
+        if not config:
+            raise ValueError("strategy 'multiworker' needs TF_CONFIG describing the cluster, e.g. "
+                             '{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, '
+                             '"task": {"type": "worker", "index": 0}}')
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerInfo:
+    """Where this process sits in the cluster.
+
+    Attributes
+    ----------
+    task_type : str or None
+    task_id : int
+    is_chief : bool
+        The one worker that writes checkpoints, logs and the final model.
+    num_workers : int
+    """
+
+    task_type: str | None
+    task_id: int
+    is_chief: bool
+    num_workers: int
+
+
+def worker_info(strategy) -> WorkerInfo:
+    """The :class:`WorkerInfo` of this process under ``strategy``."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return WorkerInfo(None, 0, True, 1)
+    spec = resolver.cluster_spec().as_dict()
+    task_type, task_id = resolver.task_type, int(resolver.task_id or 0)
+    has_chief = "chief" in spec
+    is_chief = task_type == "chief" or (not has_chief and task_type == "worker" and task_id == 0)
+    return WorkerInfo(task_type, task_id, is_chief, sum(len(v) for v in spec.values()))
+
+
+def set_precision(policy: str) -> None:
+    """Set Keras's global dtype policy (call before building the model).
+
+    ``"mixed_float16"`` (GPUs with tensor cores; :func:`train_steps` adds loss
+    scaling) and ``"mixed_bfloat16"`` (GPUs from Ampere on, TPUs, recent CPUs)
+    compute in 16 bits and keep weights in float32.
+    """
+    if policy not in PRECISIONS:
+        raise ValueError(f"unknown precision {policy!r}; choose one of {list(PRECISIONS)}")
+    _keras().mixed_precision.set_global_policy(policy)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train_steps` did.
+
+    Attributes
+    ----------
+    history : pandas.DataFrame
+        One row per logged step: ``step``, ``loss``, ``images_per_s``, ``seconds``.
+    start_step : int
+        Step restored from the checkpoint (0 for a fresh run).
+    final_step : int
+    seconds : float
+        Wall-clock time of this call's training steps.
+    replicas : int
+        Replicas in sync (global batch = per-replica batch x replicas).
+    checkpoint : str or None
+        Latest checkpoint written by this process.
+    model : keras.Model
+        The trained model.
+    """
+
+    history: pd.DataFrame
+    start_step: int
+    final_step: int
+    seconds: float
+    replicas: int
+    checkpoint: str | None
+    model: object = dataclasses.field(repr=False, default=None)
+
+
+def train_steps(
+    build: Callable,
+    make_dataset: Callable,
+    *,
+    strategy,
+    steps: int,
+    images_per_step: int,
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 100,
+    log_dir: str | os.PathLike | None = None,
+    history_path: str | os.PathLike | None = None,
+    log_every: int = 10,
+    xla: bool = False,
+    max_seconds: float | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train for ``steps`` global steps under ``strategy``, resuming from a checkpoint.
+
+    Parameters
+    ----------
+    build : callable
+        ``build() -> (model, loss, optimizer)``, called inside
+        ``strategy.scope()`` so every variable is created mirrored. ``loss``
+        is a Keras loss (its unreduced ``loss.call(y_true, y_pred)`` values are
+        averaged over the per-replica batch in float32) or any function
+        returning per-example or mean values; the model's regularisation
+        losses are added.
+    make_dataset : callable
+        ``make_dataset(input_context) -> tf.data.Dataset`` of
+        ``(x, y)`` batches of the per-replica size
+        (``input_context.get_per_replica_batch_size(global_batch)``), reading its
+        share (``input_context.input_pipeline_id`` of
+        ``input_context.num_input_pipelines``); endless.
+    strategy : tf.distribute.Strategy
+        From :func:`make_strategy`.
+    steps : int
+        Total optimizer steps of the run (a resumed run does the rest).
+    images_per_step : int
+        Images in one global batch (a pair counts two), for the images/s figure.
+    checkpoint_dir : path-like or None
+        Checkpoints (step, weights, optimizer state) every ``checkpoint_every``
+        steps and at the end; an existing checkpoint here is restored first.
+    checkpoint_every : int
+    log_dir : path-like or None
+        TensorBoard scalars (loss, images/s) from the chief.
+    history_path : path-like or None
+        JSON-lines log of every ``log_every``-th step (appended, flushed).
+    log_every : int
+    xla : bool
+        Compile the forward and backward pass with XLA (``jit_compile``).
+    max_seconds : float or None
+        Stop (after a checkpoint) once this wall-clock time has passed.
+    progress : bool
+        Keras progress bar on the chief.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss becomes NaN or infinite; the last checkpoint (before it) is kept.
+    """
+    tf = tensorflow()
+    keras = _keras()
+    if steps < 1 or checkpoint_every < 1 or log_every < 1:
+        raise ValueError(f"steps, checkpoint_every and log_every must be positive, got "
+                         f"{steps}, {checkpoint_every}, {log_every}")
+    info = worker_info(strategy)
+    replicas = strategy.num_replicas_in_sync
+    with strategy.scope():
+        model, loss_fn, optimizer = build()
+        if keras.mixed_precision.global_policy().name == "mixed_float16" and not isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer.build(model.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+    manager, scratch = None, None
+    if checkpoint_dir is not None:
+        directory = Path(checkpoint_dir)
+        if not info.is_chief:
+            scratch = directory / f"worker-{info.task_id}-scratch"
+            directory = scratch
+        manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=2)
+        # Every worker restores the chief's checkpoint (on storage all workers share).
+        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+        if latest is not None:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+    start_step = int(step.numpy())
+    dataset = strategy.distribute_datasets_from_function(make_dataset)
+    scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+    def per_replica_mean(y, pred):
+        # Keras's Loss.__call__ already divides by the replica count for some reductions and not for
+        # others (scalar losses); take the unreduced values and average them here instead.
+        if isinstance(loss_fn, keras.losses.Loss):
+            values = loss_fn.call(y, tf.cast(pred, tf.float32))
+        else:
+            values = loss_fn(y, pred)
+        return tf.reduce_mean(tf.cast(values, tf.float32))
+
+    def forward_backward(x, y):
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            loss = per_replica_mean(y, pred)
+            if model.losses:
+                loss = loss + tf.add_n([tf.cast(v, loss.dtype) for v in model.losses])
+            loss = loss / replicas
+            scaled = optimizer.scale_loss(loss) if scale_loss else loss
+        return loss, tape.gradient(scaled, model.trainable_variables)
+
+    grads_fn = tf.function(forward_backward, jit_compile=True) if xla else forward_backward
+
+    def replica_step(x, y):
+        loss, grads = grads_fn(x, y)
+        optimizer.apply(grads, model.trainable_variables)
+        return loss
+
+    @tf.function
+    def train_step(iterator):
+        x, y = next(iterator)
+        per_replica = strategy.run(replica_step, args=(x, y))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    writer = tf.summary.create_file_writer(str(log_dir)) if (log_dir and info.is_chief) else None
+    log = open(history_path, "a", encoding="utf-8") if (history_path and info.is_chief) else None
+    bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "images/s"]) \
+        if progress and info.is_chief else None
+    if bar is not None and start_step:
+        bar.update(start_step)
+    rows: list[dict] = []
+    iterator = iter(dataset)
+    start = last = time.perf_counter()
+    last_step, saved = start_step, None
+    try:
+        while int(step.numpy()) < steps:
+            loss = float(train_step(iterator))
+            step.assign_add(1)
+            s = int(step.numpy())
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"the loss became {loss} at step {s}; weights of the last checkpoint "
+                    f"({manager.latest_checkpoint if manager else 'none'}) are kept. Lower the learning "
+                    "rate, or use mixed_bfloat16 instead of mixed_float16.")
+            done = s >= steps or (max_seconds is not None and time.perf_counter() - start > max_seconds)
+            if s % log_every == 0 or done:
+                now = time.perf_counter()
+                rate = (s - last_step) * images_per_step / max(now - last, 1e-9)
+                row = {"step": s, "loss": loss, "images_per_s": rate, "seconds": now - start}
+                rows.append(row)
+                last, last_step = now, s
+                if log is not None:
+                    log.write(json.dumps(row) + "\n")
+                    log.flush()
+                if writer is not None:
+                    with writer.as_default():
+                        tf.summary.scalar("loss", loss, step=s)
+                        tf.summary.scalar("images_per_second", rate, step=s)
+                if bar is not None:
+                    bar.update(s, values=[("loss", loss), ("images/s", rate)])
+            if manager is not None and (s % checkpoint_every == 0 or done):
+                saved = manager.save(checkpoint_number=s)
+            if done:
+                break
+    finally:
+        if log is not None:
+            log.close()
+        if writer is not None:
+            writer.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+            saved = None
+    return TrainResult(history=pd.DataFrame(rows, columns=["step", "loss", "images_per_s", "seconds"]),
+                       start_step=start_step, final_step=int(step.numpy()),
+                       seconds=time.perf_counter() - start, replicas=replicas, checkpoint=saved, model=model)

@@ -1,0 +1,330 @@
+"""One recipe for training on a clean list at any scale: what ``python -m siamese_lessons train`` runs.
+
+:func:`train` takes a clean list (``<identity>/<image>.jpg <label>`` lines, the
+MS-Celeb-1M format) or a folder of identity folders and
+
+1. creates the ``tf.distribute`` strategy (first: multi-worker needs that);
+2. sets the precision policy;
+3. prepares streamed data once, in the output folder: the seed's two pair
+   files for the pair losses (``binary``: sigmoid pair model, ``contrastive``),
+   identity TFRecord shards for ``triplet`` (batch-hard mining on P x K batches);
+4. trains with :func:`~siamese_lessons.distributed.train_steps`, resuming from
+   ``<out>/checkpoints`` when it exists;
+5. saves the model (``model.keras``) and the embedding model
+   (``embedder.keras``), optionally a TFLite copy checked against Keras.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._tf import keras as _keras
+from ._tf import tensorflow
+from .data.containers import ImageList
+from .datasets import Augmentation
+from .distributed import PRECISIONS, STRATEGIES, TrainResult, make_strategy, set_precision, train_steps, worker_info
+
+__all__ = ["LOSSES", "TOWER_NAMES", "ScaleConfig", "ScaleRun", "read_source", "train"]
+
+#: Training objectives :func:`train` supports.
+LOSSES = ("binary", "contrastive", "triplet")
+#: The towers of :data:`siamese_lessons.models.TOWERS` (listed here so ``--help`` needs no Keras).
+TOWER_NAMES = ("improved", "koch", "lfw_seed", "vgg")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleConfig:
+    """Everything :func:`train` needs besides the data and the output folder.
+
+    Attributes
+    ----------
+    loss : {"binary", "contrastive", "triplet"}
+    tower : str
+        A key of :data:`siamese_lessons.models.TOWERS`; ``tower_kwargs`` are
+        its hyperparameters (e.g. ``{"filters": [32, 64, 128]}`` for ``improved``).
+    embedding_dim : int
+        Size of the L2-normalised embedding (contrastive and triplet).
+    image_size : (int, int)
+    channels : {1, 3}
+    batch_size : int
+        Per replica: pairs (pair losses) or images = P x K (triplet).
+    k : int
+        Images per identity in a P x K batch (triplet).
+    steps : int
+        Optimizer steps of the whole run.
+    learning_rate : float
+        Adam's, with cosine decay to zero over ``steps``.
+    margin : float
+        Contrastive / triplet margin.
+    augment : bool
+        Horizontal flips and mild affine distortion of training images.
+    pairs_per_kind : int
+        Positive (and negative) pairs written for the pair losses.
+    num_shards : int
+        TFRecord shards written for triplet training.
+    strategy : str
+        See :func:`~siamese_lessons.distributed.make_strategy`.
+    precision : str
+        See :func:`~siamese_lessons.distributed.set_precision`.
+    xla : bool
+    checkpoint_every, log_every : int
+    seed : int
+    """
+
+    loss: str = "triplet"
+    tower: str = "improved"
+    tower_kwargs: dict = dataclasses.field(default_factory=dict)
+    embedding_dim: int = 128
+    image_size: tuple[int, int] = (112, 112)
+    channels: int = 3
+    batch_size: int = 64
+    k: int = 4
+    steps: int = 1000
+    learning_rate: float = 1e-3
+    margin: float = 0.2
+    augment: bool = True
+    pairs_per_kind: int = 100_000
+    num_shards: int = 16
+    strategy: str = "auto"
+    precision: str = "float32"
+    xla: bool = False
+    checkpoint_every: int = 100
+    log_every: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from .models import TOWERS
+
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {list(LOSSES)}")
+        if self.tower not in TOWERS:
+            raise ValueError(f"unknown tower {self.tower!r}; choose one of {sorted(TOWERS)}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {list(STRATEGIES)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; choose one of {list(PRECISIONS)}")
+        for name in ("embedding_dim", "batch_size", "steps", "checkpoint_every", "log_every",
+                     "pairs_per_kind", "num_shards"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.loss == "triplet" and (self.k < 2 or self.batch_size % self.k or self.batch_size // self.k < 2):
+            raise ValueError(f"triplet training needs batch_size = P x k with P >= 2 and k >= 2; got "
+                             f"batch_size={self.batch_size}, k={self.k}")
+        if not self.learning_rate > 0 or not self.margin > 0:
+            raise ValueError("learning_rate and margin must be positive")
+
+    @property
+    def images_per_replica_step(self) -> int:
+        """Images one replica sees per step (a pair counts two)."""
+        return self.batch_size * (1 if self.loss == "triplet" else 2)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (*self.image_size, self.channels)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleRun:
+    """What :func:`train` produced.
+
+    Attributes
+    ----------
+    result : TrainResult
+    data_dir : str
+        Pair files or shards used.
+    model_path, embedder_path : str or None
+        Saved by the chief only (``None`` on other workers). The embedding
+        model is always float32 (a copy of the weights when training was mixed
+        precision), ready for inference and TFLite.
+    tflite_path : str or None
+    tflite_max_error : float or None
+        Largest absolute embedding difference TFLite vs Keras on a check batch.
+    global_batch : int
+        Per-replica batch x replicas.
+    """
+
+    result: TrainResult
+    data_dir: str
+    model_path: str | None
+    embedder_path: str | None
+    tflite_path: str | None
+    tflite_max_error: float | None
+    global_batch: int
+
+
+def read_source(source: str | os.PathLike) -> ImageList:
+    """A clean-list file or an identity-folder dataset, as an :class:`ImageList`."""
+    from .data import read_clean_list, read_image_folder
+
+    source = Path(source)
+    return read_image_folder(source) if source.is_dir() else read_clean_list(source)
+
+
+def _prepare_data(images: ImageList, out: Path, config: ScaleConfig, progress: bool) -> Path:
+    from .pairgen import write_pair_files
+    from .streaming import PAIR_FILE_NAMES, read_shard_set, write_tfrecord_shards
+
+    if config.loss == "triplet":
+        target = out / "shards"
+        try:
+            shards = read_shard_set(target)
+        except Exception:
+            shards = None
+        if shards is None or tuple(shards.image_size) != tuple(config.image_size) \
+                or shards.channels != config.channels:
+            write_tfrecord_shards(images, target, image_size=config.image_size, channels=config.channels,
+                                  num_shards=config.num_shards, progress=progress)
+        return target
+    target = out / "pairs"
+    if not all((target / name).is_file() for name in PAIR_FILE_NAMES):
+        write_pair_files(images, target, positives=config.pairs_per_kind, negatives=config.pairs_per_kind,
+                         seed=config.seed, progress=progress)
+    return target
+
+
+def _augmentation(config: ScaleConfig) -> Augmentation | None:
+    if not config.augment:
+        return None
+    return Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05), translation=2.0, flip=True, p=0.5)
+
+
+def _builder(config: ScaleConfig):
+    keras = _keras()
+    from .losses import BatchHardTripletLoss, ContrastiveLoss
+    from .models import build_tower, embedding_model, siamese_distance_model, siamese_pair_model
+
+    def build():
+        keras.utils.set_random_seed(config.seed)
+        kwargs = dict(config.tower_kwargs)
+        if config.tower == "improved" and tensorflow().distribute.get_strategy().num_replicas_in_sync > 1:
+            kwargs.setdefault("synchronized_bn", True)  # same BN statistics on every replica
+        tower = build_tower(config.tower, config.input_shape, seed=config.seed, **kwargs)
+        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.steps)
+        optimizer = keras.optimizers.Adam(schedule)
+        if config.loss == "binary":
+            return siamese_pair_model(tower, seed=config.seed), keras.losses.BinaryCrossentropy(), optimizer
+        embedder = embedding_model(tower, dim=config.embedding_dim, seed=config.seed)
+        if config.loss == "contrastive":
+            return siamese_distance_model(embedder), ContrastiveLoss(config.margin), optimizer
+        return embedder, BatchHardTripletLoss(config.margin), optimizer
+
+    return build
+
+
+def _dataset_fn(config: ScaleConfig, data_dir: Path, root: str, global_batch: int):
+    from .streaming import pair_file_dataset, pk_shard_dataset
+
+    aug = _augmentation(config)
+
+    def make(context):
+        per_replica = context.get_per_replica_batch_size(global_batch)
+        seed = config.seed + 1000 * context.input_pipeline_id
+        if config.loss == "triplet":
+            return pk_shard_dataset(data_dir, p=per_replica // config.k, k=config.k, augmentation=aug,
+                                    seed=seed, num_shards=context.num_input_pipelines,
+                                    shard_index=context.input_pipeline_id)
+        return pair_file_dataset(data_dir, root, image_size=config.image_size, channels=config.channels,
+                                 batch_size=per_replica, augmentation=aug, seed=seed,
+                                 num_shards=context.num_input_pipelines, shard_index=context.input_pipeline_id)
+
+    return make
+
+
+def _embedder_of(model, loss: str):
+    if loss == "triplet":
+        return model
+    if loss == "contrastive":
+        return next(layer for layer in model.layers if layer.name == "embedder")
+    keras = _keras()
+    tower = model.get_layer("tower")
+    return keras.Model(tower.input, tower.output, name="tower")
+
+
+def train(
+    source: str | os.PathLike | ImageList,
+    out_dir: str | os.PathLike,
+    config: ScaleConfig,
+    *,
+    tensorboard: bool = True,
+    export_tflite: bool = False,
+    max_seconds: float | None = None,
+    progress: bool = True,
+) -> ScaleRun:
+    """Train a Siamese model on a clean list or identity folder, streamed and resumable.
+
+    Parameters
+    ----------
+    source : path-like or ImageList
+        Clean list file, identity folder, or an :class:`ImageList`.
+    out_dir : path-like
+        Output folder: ``pairs/`` or ``shards/``, ``checkpoints/``, ``logs/``
+        (TensorBoard), ``history.jsonl``, ``model.keras``, ``embedder.keras``,
+        ``embedder.tflite``, ``run.json``. Run the same call again to resume.
+        Workers other than the chief write under ``out_dir/worker-<i>``.
+    config : ScaleConfig
+    tensorboard : bool
+        Write TensorBoard scalars to ``out_dir/logs``.
+    export_tflite : bool
+        Also write ``embedder.tflite`` and check it against Keras.
+    max_seconds : float or None
+        Stop early (after a checkpoint) once this much time has passed.
+    progress : bool
+
+    Returns
+    -------
+    ScaleRun
+    """
+    strategy = make_strategy(config.strategy)  # first: multi-worker must precede other TF ops
+    set_precision(config.precision)
+    info = worker_info(strategy)
+    out = Path(out_dir)
+    own = out if info.is_chief else out / f"worker-{info.task_id}"
+    own.mkdir(parents=True, exist_ok=True)
+    images = source if isinstance(source, ImageList) else read_source(source)
+    data_dir = _prepare_data(images, own, config, progress and info.is_chief)
+    global_batch = config.batch_size * strategy.num_replicas_in_sync
+    result = train_steps(
+        _builder(config), _dataset_fn(config, data_dir, images.root, global_batch),
+        strategy=strategy, steps=config.steps,
+        images_per_step=config.images_per_replica_step * strategy.num_replicas_in_sync,
+        checkpoint_dir=out / "checkpoints", checkpoint_every=config.checkpoint_every,
+        log_dir=out / "logs" if tensorboard else None, history_path=out / "history.jsonl",
+        log_every=config.log_every, xla=config.xla, max_seconds=max_seconds, progress=progress)
+    model = result.model
+    model_path = embedder_path = tflite_path = None
+    tflite_error = None
+    weights_path = own / "model.weights.h5"
+    model.save_weights(str(weights_path))
+    if info.is_chief:
+        model_path, embedder_path = str(out / "model.keras"), str(out / "embedder.keras")
+        model.save(model_path)
+        if config.precision != "float32":  # a float32 copy for inference and TFLite (no bfloat16 kernels there)
+            set_precision("float32")
+            try:
+                copy = _builder(config)()[0]
+            finally:
+                set_precision(config.precision)
+            copy.set_weights(model.get_weights())
+            model = copy
+        embedder = _embedder_of(model, config.loss)
+        embedder.save(embedder_path)
+        if export_tflite:
+            from .export import check_tflite_parity, export_tflite as _export
+
+            tflite_path = str(_export(embedder, out / "embedder.tflite"))
+            rng = np.random.default_rng(config.seed)
+            batch = rng.random((8, *config.input_shape), dtype=np.float32)
+            tflite_error = check_tflite_parity(embedder, tflite_path, batch)
+        summary = {"config": {**dataclasses.asdict(config)}, "replicas": result.replicas,
+                   "global_batch": global_batch, "start_step": result.start_step,
+                   "final_step": result.final_step, "seconds": result.seconds,
+                   "final_loss": None if result.history.empty else float(result.history["loss"].iloc[-1]),
+                   "tflite_max_error": tflite_error}
+        (out / "run.json").write_text(json.dumps(summary, indent=1))
+    return ScaleRun(result=result, data_dir=str(data_dir), model_path=model_path, embedder_path=embedder_path,
+                    tflite_path=tflite_path, tflite_max_error=tflite_error, global_batch=global_batch)

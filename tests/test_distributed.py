@@ -1,0 +1,234 @@
+"""Scale-out training: strategies, the equivalence of replicas and one device, two workers on
+127.0.0.1 ending with identical weights, a SIGKILLed run resuming from its checkpoint, the
+NaN guard, and the ``train`` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siamese_lessons import distributed as dist
+
+from .conftest import write_image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _env(**extra) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+    env.pop("TF_CONFIG", None)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory) -> Path:
+    """A clean list of 8 identities x 5 noise images (MS-Celeb format) next to its images."""
+    root = tmp_path_factory.mktemp("clean")
+    rng = np.random.default_rng(0)
+    lines = []
+    for label in range(8):
+        for i in range(5):
+            rel = f"m.{label:04d}/{i}.jpg"
+            write_image(root / rel, rng.integers(0, 256, (20, 20, 3)))
+            lines.append(f"{rel} {label}")
+    (root / "clean_list.txt").write_text("\n".join(lines) + "\n")
+    return root / "clean_list.txt"
+
+
+TRAIN = ["--image-size", "16", "16", "--channels", "1", "--filters", "4", "8", "--embedding-dim", "8",
+         "--batch-size", "8", "--k", "2", "--shards", "4", "--quiet", "--no-tensorboard"]
+
+
+def _train_cmd(source, out, *args) -> list[str]:
+    return [sys.executable, "-m", "siamese_lessons", "train", str(source), "--out-dir", str(out), *TRAIN, *args]
+
+
+def test_strategy_names_and_tf_config_are_checked(monkeypatch):
+    with pytest.raises(ValueError, match="unknown strategy"):
+        dist.make_strategy("horovod")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="needs TF_CONFIG"):
+        dist.make_strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        dist.make_strategy("auto")
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {}}))
+    with pytest.raises(ValueError, match="must name the cluster"):
+        dist.make_strategy("auto")
+    monkeypatch.delenv("TF_CONFIG")
+    strategy = dist.make_strategy("auto")  # one CPU, no cluster: the default strategy
+    assert strategy.num_replicas_in_sync == 1
+    assert dist.worker_info(strategy) == dist.WorkerInfo(None, 0, True, 1)
+    with pytest.raises(ValueError, match="precision"):
+        dist.set_precision("float8")
+
+
+_EQUIVALENCE = textwrap.dedent("""
+    import sys, numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from siamese_lessons.distributed import train_steps
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 5)).astype("float32"); y = rng.normal(size=(48, 1)).astype("float32")
+
+    def build():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="tanh"),
+                                  keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(0.01))])
+        return model, keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.1)
+
+    def run(strategy):
+        replicas = strategy.num_replicas_in_sync
+        # per-replica batches in order: replica r of step s gets rows of global batch s
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(12 // replicas).repeat()
+        res = train_steps(build, lambda ctx: data, strategy=strategy, steps=4, images_per_step=12,
+                          progress=False)
+        return [w.numpy() for w in res.model.weights], res.history["loss"].to_numpy()
+
+    one, loss1 = run(tf.distribute.get_strategy())
+    two, loss2 = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    print("REPLICAS-OK" if len(tf.config.list_logical_devices("CPU")) == 2 else "no devices")
+    print("MAXDIFF", max(float(np.abs(a - b).max()) for a, b in zip(one, two)))
+    print("LOSSDIFF", float(np.abs(loss1 - loss2).max()))
+""")
+
+
+def test_two_replicas_make_the_update_of_one_device_on_the_global_batch():
+    run = subprocess.run([sys.executable, "-c", _EQUIVALENCE], capture_output=True, text=True, env=_env(),
+                         timeout=300, cwd=REPO)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = dict(line.split() for line in run.stdout.splitlines() if line.startswith(("MAXDIFF", "LOSSDIFF")))
+    assert "REPLICAS-OK" in run.stdout
+    assert float(out["MAXDIFF"]) < 1e-6 and float(out["LOSSDIFF"]) < 1e-6
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    def build():
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        return model, keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.01)
+
+    # targets are finite for 6 batches, then NaN
+    y = np.concatenate([np.zeros((48, 1)), np.full((8, 1), np.nan)]).astype(np.float32)
+    data = tf.data.Dataset.from_tensor_slices((np.ones((56, 2), np.float32), y)).batch(8).repeat()
+    with pytest.raises(FloatingPointError, match="step 7"):
+        dist.train_steps(build, lambda ctx: data, strategy=tf.distribute.get_strategy(), steps=20,
+                         images_per_step=8, checkpoint_dir=tmp_path, checkpoint_every=3, progress=False)
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-6")
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _weights(path: Path) -> dict:
+    import h5py
+
+    out = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def test_two_workers_on_localhost_finish_with_identical_weights(faces, tmp_path):
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = [subprocess.Popen(_train_cmd(faces, tmp_path / "run", "--strategy", "multiworker", "--steps", "4",
+                                         "--checkpoint-every", "2"),
+                              env=_env(TF_CONFIG=json.dumps({"cluster": cluster,
+                                                             "task": {"type": "worker", "index": i}})),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    for p, out in zip(procs, outs):
+        assert p.returncode == 0, out[-3000:]
+        assert "on 2 replica(s), global batch 16" in out
+    chief, other = _weights(tmp_path / "run" / "model.weights.h5"), _weights(tmp_path / "run/worker-1/model.weights.h5")
+    assert chief.keys() == other.keys() and len(chief) > 10
+    for name in chief:
+        np.testing.assert_array_equal(chief[name], other[name], err_msg=name)  # incl. BN moving statistics
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["global_batch"] == 16
+    assert not (tmp_path / "run" / "checkpoints" / "worker-1-scratch").exists()
+
+
+def _logged_steps(path: Path) -> list[int]:
+    if not path.exists():
+        return []
+    return [json.loads(line)["step"] for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_sigkilled_run_resumes_from_its_last_checkpoint(faces, tmp_path):
+    import tensorflow as tf
+
+    out, every = tmp_path / "run", 5
+    args = ["--steps", "400", "--checkpoint-every", str(every), "--log-every", "1"]
+    proc = subprocess.Popen(_train_cmd(faces, out, *args), env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=REPO)
+    deadline = time.time() + 240
+    while time.time() < deadline and (not _logged_steps(out / "history.jsonl")
+                                      or _logged_steps(out / "history.jsonl")[-1] < 3 * every + 2):
+        assert proc.poll() is None, "training ended before it could be killed"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    before = _logged_steps(out / "history.jsonl")
+    saved = int(tf.train.latest_checkpoint(str(out / "checkpoints")).rsplit("-", 1)[1])
+    assert saved >= 3 * every and saved % every == 0
+    assert before[-1] - saved < every  # at most one interval of work lost
+    # restart the same command with fewer remaining steps; it must pick up at the checkpoint
+    resumed = subprocess.run(_train_cmd(faces, out, "--steps", str(saved + 7), "--checkpoint-every", str(every),
+                                        "--log-every", "1"),
+                             env=_env(), capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resumed at step {saved}" in resumed.stdout
+    after = _logged_steps(out / "history.jsonl")[len(before):]
+    assert after == list(range(saved + 1, saved + 8))
+    run = json.loads((out / "run.json").read_text())
+    assert (run["start_step"], run["final_step"]) == (saved, saved + 7)
+
+
+def test_train_command_help_and_errors(faces, tmp_path):
+    help_ = subprocess.run([sys.executable, "-m", "siamese_lessons", "train", "--help"], capture_output=True,
+                           text=True, env=_env(), cwd=REPO)
+    assert help_.returncode == 0 and "TF_CONFIG" in help_.stdout and "--checkpoint-every" in help_.stdout
+    bad = subprocess.run(_train_cmd(faces, tmp_path / "r", "--steps", "3", "--batch-size", "6", "--k", "4"),
+                         capture_output=True, text=True, env=_env(), cwd=REPO)
+    assert bad.returncode == 2 and "batch_size = P x k" in bad.stderr
+    missing = subprocess.run(_train_cmd(tmp_path / "none.txt", tmp_path / "r", "--steps", "3"),
+                             capture_output=True, text=True, env=_env(), cwd=REPO)
+    assert missing.returncode == 2 and "none.txt" in missing.stderr
+
+
+def test_pair_losses_train_end_to_end_with_mixed_precision_and_tflite(faces, tmp_path):
+    from siamese_lessons.scale import ScaleConfig, train
+
+    config = ScaleConfig(loss="binary", tower_kwargs={"filters": (4, 8)}, image_size=(16, 16), channels=1,
+                         batch_size=4, steps=3, pairs_per_kind=20, precision="mixed_bfloat16", log_every=1)
+    try:
+        run = train(faces, tmp_path / "b", config, export_tflite=True, progress=False)
+    finally:
+        dist.set_precision("float32")
+    assert run.result.final_step == 3 and len(run.result.history) == 3
+    assert (tmp_path / "b" / "pairs" / "positive_pairs_path.txt").read_text().count("\n") == 20
+    assert run.tflite_max_error is not None and run.tflite_max_error < 1e-5  # float32 copy exported
+    assert Path(run.embedder_path).is_file() and (tmp_path / "b" / "logs").is_dir()
