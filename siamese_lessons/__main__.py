@@ -54,14 +54,16 @@ def _train(args: argparse.Namespace) -> int:
                          precision=args.precision, xla=args.xla, checkpoint_every=args.checkpoint_every,
                          log_every=args.log_every, seed=args.seed)
     run = train(args.source, args.out_dir, config, tensorboard=not args.no_tensorboard,
-                export_tflite=args.export_tflite, max_seconds=args.max_minutes * 60 if args.max_minutes else None,
-                progress=not args.quiet)
+                export_tflite=args.export_tflite,
+                max_seconds=args.max_minutes * 60 if args.max_minutes else None, progress=not args.quiet)
     res = run.result
     resumed = f" (resumed at step {res.start_step})" if res.start_step else ""
-    last = res.history.iloc[-1] if len(res.history) else None
+    last = ""
+    if len(res.history):
+        row = res.history.iloc[-1]
+        last = f"; last loss {row['loss']:.4f}, {row['images_per_s']:.0f} images/s"
     print(f"trained steps {res.start_step}-{res.final_step}{resumed} on {res.replicas} replica(s), global "
-          f"batch {run.global_batch}, in {res.seconds:.1f} s"
-          + (f"; last loss {last['loss']:.4f}, {last['images_per_s']:.0f} images/s" if last is not None else ""))
+          f"batch {run.global_batch}, in {res.seconds:.1f} s{last}")
     if run.model_path:
         print(f"saved {run.model_path} and {run.embedder_path}")
     if run.tflite_path:
@@ -99,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .scale import LOSSES, TOWER_NAMES
 
     tr = commands.add_parser(
-        "train", help="train a Siamese model on a clean list or image folder (streamed, distributed, resumable)",
+        "train",
+        help="train a Siamese model on a clean list or image folder (streamed, distributed, resumable)",
         description="Train a Siamese network on a clean list or an identity folder. Data is streamed from "
                     "disk (pair files for the pair losses, TFRecord shards for triplet, both written once "
                     "into OUT_DIR); run the same command again to resume from OUT_DIR/checkpoints. "
@@ -113,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="binary: sigmoid pair model (the seed's); contrastive: distance model; triplet: "
                          "batch-hard mining on P x K batches (default)")
     tr.add_argument("--tower", choices=TOWER_NAMES, default="improved")
-    tr.add_argument("--filters", type=_positive_int, nargs="+", help="filters per block of the improved tower")
+    tr.add_argument("--filters", type=_positive_int, nargs="+",
+                    help="filters per block of the improved tower")
     tr.add_argument("--embedding-dim", type=_positive_int, default=128)
     tr.add_argument("--image-size", type=_positive_int, nargs=2, default=[112, 112], metavar=("H", "W"))
     tr.add_argument("--channels", type=int, choices=(1, 3), default=3)

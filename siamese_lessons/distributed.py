@@ -97,7 +97,8 @@ def make_strategy(name: str = "auto"):
     config = _tf_config()
     tf = tensorflow()
     if name == "auto":
-        if len(config.get("cluster", {}).get("worker", [])) + len(config.get("cluster", {}).get("chief", [])) > 1:
+        cluster = config.get("cluster", {})
+        if len(cluster.get("worker", [])) + len(cluster.get("chief", [])) > 1:
             name = "multiworker"
         elif len(tf.config.list_physical_devices("GPU")) > 1:
             name = "mirrored"

@@ -27,7 +27,15 @@ from ._tf import keras as _keras
 from ._tf import tensorflow
 from .data.containers import ImageList
 from .datasets import Augmentation
-from .distributed import PRECISIONS, STRATEGIES, TrainResult, make_strategy, set_precision, train_steps, worker_info
+from .distributed import (
+    PRECISIONS,
+    STRATEGIES,
+    TrainResult,
+    make_strategy,
+    set_precision,
+    train_steps,
+    worker_info,
+)
 
 __all__ = ["LOSSES", "TOWER_NAMES", "ScaleConfig", "ScaleRun", "read_source", "train"]
 
@@ -112,7 +120,8 @@ class ScaleConfig:
                      "pairs_per_kind", "num_shards"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if self.loss == "triplet" and (self.k < 2 or self.batch_size % self.k or self.batch_size // self.k < 2):
+        p, rest = divmod(self.batch_size, max(self.k, 1))
+        if self.loss == "triplet" and (self.k < 2 or rest or p < 2):
             raise ValueError(f"triplet training needs batch_size = P x k with P >= 2 and k >= 2; got "
                              f"batch_size={self.batch_size}, k={self.k}")
         if not self.learning_rate > 0 or not self.margin > 0:
@@ -230,7 +239,8 @@ def _dataset_fn(config: ScaleConfig, data_dir: Path, root: str, global_batch: in
                                     shard_index=context.input_pipeline_id)
         return pair_file_dataset(data_dir, root, image_size=config.image_size, channels=config.channels,
                                  batch_size=per_replica, augmentation=aug, seed=seed,
-                                 num_shards=context.num_input_pipelines, shard_index=context.input_pipeline_id)
+                                 num_shards=context.num_input_pipelines,
+                                 shard_index=context.input_pipeline_id)
 
     return make
 
@@ -303,7 +313,7 @@ def train(
     if info.is_chief:
         model_path, embedder_path = str(out / "model.keras"), str(out / "embedder.keras")
         model.save(model_path)
-        if config.precision != "float32":  # a float32 copy for inference and TFLite (no bfloat16 kernels there)
+        if config.precision != "float32":  # float32 copy for inference and TFLite (no bfloat16 kernels there)
             set_precision("float32")
             try:
                 copy = _builder(config)()[0]
@@ -314,7 +324,8 @@ def train(
         embedder = _embedder_of(model, config.loss)
         embedder.save(embedder_path)
         if export_tflite:
-            from .export import check_tflite_parity, export_tflite as _export
+            from .export import check_tflite_parity
+            from .export import export_tflite as _export
 
             tflite_path = str(_export(embedder, out / "embedder.tflite"))
             rng = np.random.default_rng(config.seed)

@@ -170,8 +170,8 @@ def pair_file_dataset(
 
         def parse(line):
             fields = tf.strings.split(tf.strings.strip(line))
-            check = tf.debugging.Assert(tf.equal(tf.size(fields), 2),
-                                        ["malformed pair line (expected '<path a> <path b>') in", path, ":", line])
+            message = "malformed pair line (expected '<path a> <path b>') in"
+            check = tf.debugging.Assert(tf.equal(tf.size(fields), 2), [message, path, ":", line])
             with tf.control_dependencies([check]):
                 fields = tf.identity(fields)
             return fields[0], fields[1], tf.constant([label], tf.float32)
@@ -310,7 +310,7 @@ def write_tfrecord_shards(
     root = Path(images.root)
     n_images = 0
     try:
-        groups = [(s, e) for s, e, k in zip(starts, ends, keep) if k]
+        groups = [(s, e) for s, e, k in zip(starts, ends, keep, strict=True) if k]
         for g, (s, e) in enumerate(tqdm(groups, desc="identities", unit="id", disable=not progress)):
             encoded, rel = [], []
             for i in order[s:e]:

@@ -51,7 +51,8 @@ TRAIN = ["--image-size", "16", "16", "--channels", "1", "--filters", "4", "8", "
 
 
 def _train_cmd(source, out, *args) -> list[str]:
-    return [sys.executable, "-m", "siamese_lessons", "train", str(source), "--out-dir", str(out), *TRAIN, *args]
+    return [sys.executable, "-m", "siamese_lessons", "train", str(source), "--out-dir", str(out),
+            *TRAIN, *args]
 
 
 def test_strategy_names_and_tf_config_are_checked(monkeypatch):
@@ -146,7 +147,8 @@ def _weights(path: Path) -> dict:
 
     out = {}
     with h5py.File(path) as f:
-        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()])
+                     if isinstance(obj, h5py.Dataset) else None)
     return out
 
 
@@ -160,10 +162,11 @@ def test_two_workers_on_localhost_finish_with_identical_weights(faces, tmp_path)
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
              for i in range(2)]
     outs = [p.communicate(timeout=300)[0] for p in procs]
-    for p, out in zip(procs, outs):
+    for p, out in zip(procs, outs, strict=True):
         assert p.returncode == 0, out[-3000:]
         assert "on 2 replica(s), global batch 16" in out
-    chief, other = _weights(tmp_path / "run" / "model.weights.h5"), _weights(tmp_path / "run/worker-1/model.weights.h5")
+    chief = _weights(tmp_path / "run" / "model.weights.h5")
+    other = _weights(tmp_path / "run" / "worker-1" / "model.weights.h5")
     assert chief.keys() == other.keys() and len(chief) > 10
     for name in chief:
         np.testing.assert_array_equal(chief[name], other[name], err_msg=name)  # incl. BN moving statistics
@@ -196,8 +199,8 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(faces, tmp_path):
     assert saved >= 3 * every and saved % every == 0
     assert before[-1] - saved < every  # at most one interval of work lost
     # restart the same command with fewer remaining steps; it must pick up at the checkpoint
-    resumed = subprocess.run(_train_cmd(faces, out, "--steps", str(saved + 7), "--checkpoint-every", str(every),
-                                        "--log-every", "1"),
+    resumed = subprocess.run(_train_cmd(faces, out, "--steps", str(saved + 7), "--checkpoint-every",
+                                        str(every), "--log-every", "1"),
                              env=_env(), capture_output=True, text=True, timeout=300, cwd=REPO)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resumed at step {saved}" in resumed.stdout

@@ -49,11 +49,12 @@ def test_pair_file_dataset_gives_the_listed_pairs_with_their_labels(flat_faces, 
     _write_pairs(pairs / st.PAIR_FILE_NAMES[1], ["id0/2.png id1/0.png", "id3/1.png id5/2.png"])
     expected = {((_value(0, 0), _value(0, 1)), 1.0), ((_value(2, 3), _value(2, 4)), 1.0),
                 ((_value(0, 2), _value(1, 0)), 0.0), ((_value(3, 1), _value(5, 2)), 0.0)}
-    ds = st.pair_file_dataset(pairs, flat_faces, image_size=(10, 8), channels=1, batch_size=2, shuffle_buffer=4)
+    ds = st.pair_file_dataset(pairs, flat_faces, image_size=(10, 8), channels=1, batch_size=2,
+                              shuffle_buffer=4)
     seen = set()
     for (left, right), label in ds.take(20):
         assert left.shape == (2, 10, 8, 1) and label.shape == (2, 1)
-        for a, b, y in zip(left.numpy(), right.numpy(), label.numpy()[:, 0]):
+        for a, b, y in zip(left.numpy(), right.numpy(), label.numpy()[:, 0], strict=True):
             seen.add(((round(a.mean() * 255), round(b.mean() * 255)), float(y)))
     assert seen == expected  # every listed pair, each with its file's label, nothing else
 
@@ -88,13 +89,14 @@ def test_pair_file_dataset_errors_name_the_problem(flat_faces, tmp_path):
 
 def test_tfrecord_shards_round_trip(flat_faces, tmp_path):
     images = read_image_folder(flat_faces)
-    shards = st.write_tfrecord_shards(images, tmp_path / "shards", image_size=(10, 8), channels=1, num_shards=2)
+    shards = st.write_tfrecord_shards(images, tmp_path / "shards", image_size=(10, 8), channels=1,
+                                      num_shards=2)
     assert shards.identities == 5 and shards.images == 17  # the one-image identity is left out
     assert json.loads((tmp_path / "shards" / "manifest.json").read_text())["skipped_identities"] == 1
     assert st.read_shard_set(tmp_path / "shards") == shards
     got = {}
     for x, y in st.shard_image_dataset(shards, batch_size=4):
-        for image, label in zip(x.numpy(), y.numpy()):
+        for image, label in zip(x.numpy(), y.numpy(), strict=True):
             got.setdefault(int(label), []).append(round(float(image.mean()) * 255))
     expected = {label: sorted(_value(label, i) for i in range(n))
                 for label, n in enumerate([4, 3, 5, 2, 1, 3]) if n >= 2}
@@ -103,13 +105,14 @@ def test_tfrecord_shards_round_trip(flat_faces, tmp_path):
 
 def test_pk_shard_dataset_batches_are_p_identities_of_k_own_images(flat_faces, tmp_path):
     images = read_image_folder(flat_faces)
-    shards = st.write_tfrecord_shards(images, tmp_path / "shards", image_size=(10, 8), channels=1, num_shards=2)
+    shards = st.write_tfrecord_shards(images, tmp_path / "shards", image_size=(10, 8), channels=1,
+                                      num_shards=2)
     own = {label: {_value(label, i) for i in range(n)} for label, n in enumerate([4, 3, 5, 2, 1, 3])}
     for x, y in st.pk_shard_dataset(shards, p=2, k=3, seed=1).take(10):
         assert x.shape == (6, 10, 8, 1)
         labels = y.numpy().reshape(2, 3)
         assert (labels == labels[:, :1]).all() and labels[0, 0] != labels[1, 0]
-        for image, label in zip(x.numpy(), y.numpy()):
+        for image, label in zip(x.numpy(), y.numpy(), strict=True):
             assert round(float(image.mean()) * 255) in own[int(label)]
     with pytest.raises(ValueError, match="p >= 2"):
         st.pk_shard_dataset(shards, p=1, k=3)
@@ -120,11 +123,13 @@ def test_pk_shard_dataset_batches_are_p_identities_of_k_own_images(flat_faces, t
 def test_shard_errors_name_the_file(flat_faces, tmp_path):
     (flat_faces / "id2" / "4.png").write_bytes(b"not an image")
     with pytest.raises(ValueError, match="4.png"):
-        st.write_tfrecord_shards(read_image_folder(flat_faces), tmp_path / "s", image_size=(8, 8), num_shards=1)
+        st.write_tfrecord_shards(read_image_folder(flat_faces), tmp_path / "s", image_size=(8, 8),
+                                 num_shards=1)
     with pytest.raises(DatasetNotFoundError, match="manifest"):
         st.read_shard_set(tmp_path / "empty")
     with pytest.raises(ValueError, match="cannot fill"):
-        st.write_tfrecord_shards(read_image_folder(flat_faces), tmp_path / "s", image_size=(8, 8), num_shards=50)
+        st.write_tfrecord_shards(read_image_folder(flat_faces), tmp_path / "s", image_size=(8, 8),
+                                 num_shards=50)
 
 
 def test_measure_throughput_counts_both_images_of_a_pair():
