@@ -138,3 +138,12 @@ def test_gpu_throughput_smoke(tmp_path):
     assert [r["model"] for r in result["runs"]] == ["seed pair", "embedding"]
     assert all(r["images_per_s"] > 0 and r["finite"] for r in result["runs"])
     assert result["runs"][0]["image_shape"] == [25, 25] and "hardware" in result
+
+
+@pytest.mark.data
+def test_input_pipeline_smoke(lfw_data_home, tmp_path):
+    result = _run_benchmark("input_pipeline.py", "--batches", "3", "--identities", "150",
+                            "--batch-pairs", "8", "--image-size", "32", "32", out=tmp_path / "ip.json")
+    assert result["images_per_s"] > 0 and result["baseline_images_per_s"] > 0
+    assert [m["images"] for m in result["methods"]] == [48, 48, 48]  # 3 batches x 16 images each way
+    assert result["shard_identities"] > 10 and result["image_size"] == [32, 32] and "hardware" in result

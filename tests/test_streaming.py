@@ -155,3 +155,18 @@ def test_tflite_export_matches_keras(tmp_path):
         tflite_predict(path, images[..., 0])
     with pytest.raises(ValueError, match=".tflite"):
         export_tflite(model, tmp_path / "e.bin")
+
+
+def test_write_clean_list_round_trips_and_refuses_spaces(flat_faces, tmp_path):
+    from siamese_lessons.data import read_clean_list, write_clean_list
+    from siamese_lessons.data.containers import ImageList
+
+    images = read_image_folder(flat_faces)
+    path = write_clean_list(images, tmp_path / "list" / "clean_list.txt")
+    assert path.read_text().splitlines()[:2] == ["id0/0.png 0", "id0/1.png 0"]
+    back = read_clean_list(path, root=images.root)
+    assert back.root == images.root
+    np.testing.assert_array_equal(back.paths, images.paths)
+    np.testing.assert_array_equal(back.labels, images.labels)
+    with pytest.raises(ValueError, match="whitespace"):
+        write_clean_list(ImageList(root=".", paths=["a b.jpg"], labels=[0]), tmp_path / "x.txt")

@@ -17,7 +17,7 @@ from .lfw import (
     load_lfw_people,
     read_lfw_pairs_file,
 )
-from .lists import read_clean_list, read_image_folder
+from .lists import read_clean_list, read_image_folder, write_clean_list
 from .olivetti import load_olivetti
 from .omniglot import (
     OMNIGLOT_ARCHIVES,
@@ -47,6 +47,7 @@ __all__ = [
     "load_omniglot",
     "load_omniglot_one_shot_runs",
     "read_clean_list",
+    "write_clean_list",
     "read_image",
     "read_image_folder",
     "read_lfw_pairs_file",

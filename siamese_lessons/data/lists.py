@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import DatasetNotFoundError, MalformedLineError
 from .containers import ImageList
 
-__all__ = ["IMAGE_EXTENSIONS", "read_clean_list", "read_image_folder"]
+__all__ = ["IMAGE_EXTENSIONS", "read_clean_list", "read_image_folder", "write_clean_list"]
 
 #: File endings treated as images by :func:`read_image_folder`.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".bmp", ".ppm", ".webp")
@@ -118,3 +118,26 @@ def read_clean_list(path: str | os.PathLike, *, root: str | os.PathLike | None =
         raise ValueError(f"clean list {path} has no entries")
     return ImageList(root=str(path.parent if root is None else Path(root)),
                      paths=np.asarray(paths, dtype=str), labels=np.asarray(labels, dtype=np.int64))
+
+
+def write_clean_list(images: ImageList, path: str | os.PathLike) -> Path:
+    """Write ``images`` as an MS-Celeb-style clean list (``relative/path.jpg <label>`` per line).
+
+    The inverse of :func:`read_clean_list`: reading the file back with
+    ``root=images.root`` gives the same paths and labels. Use it to put any
+    identity-folder dataset (LFW, your own) into the format the MS-Celeb
+    tools take.
+
+    Raises
+    ------
+    ValueError
+        If a path contains whitespace (the format separates fields by it).
+    """
+    bad = [p for p in images.paths if len(p.split()) != 1]
+    if bad:
+        raise ValueError(f"clean-list paths cannot contain whitespace: {bad[0]!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(f"{p} {label}\n" for p, label in zip(images.paths, images.labels.tolist(), strict=True))
+    return path
