@@ -57,9 +57,9 @@ def figures(name: str, r: dict) -> str:
     if name == "input_pipeline":
         size = "x".join(map(str, r["image_size"]))
         return (f"{r['source']}, {size}x{r['channels']}, {r['batch_images']} images a batch, "
-                f"{r['cpu_count']} CPUs: tf.data from pair files **{r['images_per_s']:,.0f} images/s** vs the "
-                f"seed's PIL loop {r['baseline_images_per_s']:,.0f} ({r['speedup']:.1f}x); P x K from TFRecord "
-                f"shards {r['shards_images_per_s']:,.0f} images/s (shards written once in "
+                f"{r['cpu_count']} CPUs: tf.data from pair files **{r['images_per_s']:,.0f} images/s** "
+                f"vs the seed's PIL loop {r['baseline_images_per_s']:,.0f} ({r['speedup']:.1f}x); P x K from "
+                f"TFRecord shards {r['shards_images_per_s']:,.0f} images/s (shards written once in "
                 f"{r['shard_write_seconds']:.0f} s, {r['shard_megabytes']:.0f} MB)")
     if name == "pairgen":
         b, t = r["baseline"], r["tenth"]

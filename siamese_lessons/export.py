@@ -37,7 +37,13 @@ def export_tflite(model, path: str | os.PathLike) -> Path:
         raise ValueError(f"export the embedding model (one image input), not a model with "
                          f"{len(model.inputs)} inputs")
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.export(str(path), format="litert", verbose=False)
+    logger = tensorflow().get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # the converter's "Assets written to <tmp>" lines say nothing to act on
+    try:
+        model.export(str(path), format="litert", verbose=False)
+    finally:
+        logger.setLevel(level)
     return path
 
 
