@@ -197,7 +197,8 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(faces, tmp_path):
     before = _logged_steps(out / "history.jsonl")
     saved = int(tf.train.latest_checkpoint(str(out / "checkpoints")).rsplit("-", 1)[1])
     assert saved >= 3 * every and saved % every == 0
-    assert before[-1] - saved < every  # at most one interval of work lost
+    # at most one interval of work lost (the kill can land after step 5k is logged, before it is saved)
+    assert before[-1] - saved <= every
     # restart the same command with fewer remaining steps; it must pick up at the checkpoint
     resumed = subprocess.run(_train_cmd(faces, out, "--steps", str(saved + 7), "--checkpoint-every",
                                         str(every), "--log-every", "1"),
