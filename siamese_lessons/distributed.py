@@ -323,12 +323,13 @@ def train_steps(
     rows: list[dict] = []
     iterator = iter(dataset)
     start = last = time.perf_counter()
-    last_step, saved = start_step, None
+    s = last_step = start_step
+    saved = None
     try:
-        while int(step.numpy()) < steps:
+        while s < steps:
             loss = float(train_step(iterator))
             step.assign_add(1)
-            s = int(step.numpy())
+            s += 1
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"the loss became {loss} at step {s}; weights of the last checkpoint "
@@ -363,5 +364,5 @@ def train_steps(
             shutil.rmtree(scratch, ignore_errors=True)
             saved = None
     return TrainResult(history=pd.DataFrame(rows, columns=["step", "loss", "images_per_s", "seconds"]),
-                       start_step=start_step, final_step=int(step.numpy()),
+                       start_step=start_step, final_step=s,
                        seconds=time.perf_counter() - start, replicas=replicas, checkpoint=saved, model=model)

@@ -51,12 +51,9 @@ def _interpreter(path: str):
     try:  # the maintained interpreter, where installed
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        Interpreter = None
-    if Interpreter is None:
-        tf = tensorflow()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-            return tf.lite.Interpreter(model_path=path)
+            return tensorflow().lite.Interpreter(model_path=path)
     return Interpreter(model_path=path)
 
 

@@ -31,7 +31,12 @@ import numpy as np
 from .data.containers import ImageList
 from .pairs import group_by_label
 
-__all__ = ["PairFiles", "pair_quotas", "positive_pairs", "negative_pairs", "write_pair_files"]
+__all__ = ["PAIR_FILE_NAMES", "PairFiles", "pair_quotas", "positive_pairs", "negative_pairs",
+           "write_pair_files"]
+
+
+#: The seed's two pair file names (positives, negatives).
+PAIR_FILE_NAMES = ("positive_pairs_path.txt", "negative_pairs_path.txt")
 
 
 def pair_quotas(capacity, total: int, *, seed: int = 0) -> np.ndarray:
@@ -257,7 +262,7 @@ class PairFiles:
 
 def write_pair_files(images: ImageList, out_dir: str | os.PathLike, *, positives: int, negatives: int,
                      seed: int = 0, block: int | None = None,
-                     names: tuple[str, str] = ("positive_pairs_path.txt", "negative_pairs_path.txt"),
+                     names: tuple[str, str] = PAIR_FILE_NAMES,
                      progress: bool = False) -> PairFiles:
     """Write the seed's two pair files for ``images`` (one ``<path a> <path b>`` per line).
 

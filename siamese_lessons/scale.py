@@ -176,14 +176,15 @@ def read_source(source: str | os.PathLike) -> ImageList:
 
 
 def _prepare_data(images: ImageList, out: Path, config: ScaleConfig, progress: bool) -> Path:
-    from .pairgen import write_pair_files
-    from .streaming import PAIR_FILE_NAMES, read_shard_set, write_tfrecord_shards
+    from .errors import DatasetNotFoundError
+    from .pairgen import PAIR_FILE_NAMES, write_pair_files
+    from .streaming import read_shard_set, write_tfrecord_shards
 
     if config.loss == "triplet":
         target = out / "shards"
         try:
             shards = read_shard_set(target)
-        except Exception:
+        except DatasetNotFoundError:  # none written yet
             shards = None
         if shards is None or tuple(shards.image_size) != tuple(config.image_size) \
                 or shards.channels != config.channels:

@@ -32,6 +32,8 @@ from ._tf import tensorflow
 from .data.containers import ImageList
 from .datasets import Augmentation, augment_images
 from .errors import DatasetNotFoundError
+from .pairgen import PAIR_FILE_NAMES
+from .pairs import group_by_label
 
 __all__ = [
     "PAIR_FILE_NAMES",
@@ -46,10 +48,6 @@ __all__ = [
     "shard_image_dataset",
     "write_tfrecord_shards",
 ]
-
-#: The seed's pair file names, as written by :func:`~siamese_lessons.pairgen.write_pair_files`.
-PAIR_FILE_NAMES = ("positive_pairs_path.txt", "negative_pairs_path.txt")
-
 
 def _check_size(image_size: Sequence[int], channels: int) -> tuple[int, int]:
     size = tuple(int(s) for s in image_size)
@@ -294,11 +292,8 @@ def write_tfrecord_shards(
     size = _check_size(image_size, channels)
     if num_shards < 1:
         raise ValueError(f"num_shards must be a positive integer, got {num_shards!r}")
-    order = np.argsort(images.labels, kind="stable")
-    labels = images.labels[order]
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    ends = np.r_[starts[1:], len(labels)]
-    keep = (ends - starts) >= min_images
+    order, classes, starts, counts = group_by_label(images.labels)
+    keep = counts >= min_images
     if not keep.any():
         raise ValueError(f"no identity has {min_images} or more images")
     if keep.sum() < num_shards:
@@ -310,10 +305,10 @@ def write_tfrecord_shards(
     root = Path(images.root)
     n_images = 0
     try:
-        groups = [(s, e) for s, e, k in zip(starts, ends, keep, strict=True) if k]
-        for g, (s, e) in enumerate(tqdm(groups, desc="identities", unit="id", disable=not progress)):
+        groups = np.flatnonzero(keep)
+        for g, c in enumerate(tqdm(groups, desc="identities", unit="id", disable=not progress)):
             encoded, rel = [], []
-            for i in order[s:e]:
+            for i in order[starts[c]:starts[c] + counts[c]]:
                 path = root / images.paths[i]
                 try:
                     data = tf.io.read_file(str(path))
@@ -326,10 +321,10 @@ def write_tfrecord_shards(
             example = tf.train.Example(features=tf.train.Features(feature={
                 "images": tf.train.Feature(bytes_list=tf.train.BytesList(value=encoded)),
                 "paths": tf.train.Feature(bytes_list=tf.train.BytesList(value=rel)),
-                "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(labels[s])])),
+                "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(classes[c])])),
             }))
             writers[g % num_shards].write(example.SerializeToString())
-            n_images += e - s
+            n_images += int(counts[c])
     finally:
         for w in writers:
             w.close()
