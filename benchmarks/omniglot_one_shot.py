@@ -1,19 +1,23 @@
-"""Chapter 1 at a chosen size: Koch et al.'s network on Omniglot, scored on the 400 official one-shot trials.
+"""Chapter 1's experiment as a record: Siamese pair network and cosine-softmax embedding on
+Omniglot, each against its untrained twin and pixel 1-NN on the 400 official one-shot trials.
 
-Trains with :func:`siamese_lessons.experiments.train_koch` (the chapter's code)
-without and with the affine distortions, and compares with chance and the pixel
-1-NN baseline. The background set is the full one when it can be had, else the
-two official small sets (recorded as ``training_set``).
+Calls :mod:`siamese_lessons.course.ch01_omniglot` (the chapter's code) with the
+chapter's sizes for the profile. Overriding any size makes the record
+``"profile": "reduced"`` with the overrides listed. The background set is the
+full one when it can be had, else the two official small sets (recorded as
+``training_set``).
 
 Usage::
 
-    python benchmarks/omniglot_one_shot.py --profile full
-    python benchmarks/omniglot_one_shot.py --pairs 8000 --epochs 6 --width 0.5     # a CPU-sized run
+    python benchmarks/omniglot_one_shot.py --profile full                      # the GPU record
+    python benchmarks/omniglot_one_shot.py --profile full --pairs 4000 --epochs 3 --embedding-epochs 5
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import time
 import warnings
 from pathlib import Path
 
@@ -22,27 +26,31 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
+    from siamese_lessons.course import ch01_omniglot as ch01
     from siamese_lessons.data import load_omniglot, load_omniglot_one_shot_runs
-    from siamese_lessons.datasets import KOCH_AFFINE
-    from siamese_lessons.evaluation import nearest_neighbour_one_shot, one_shot_accuracy
-    from siamese_lessons.experiments import train_koch
-    from siamese_lessons.pairs import sample_pairs
-    from siamese_lessons.results import command_line, format_table, hardware, write_result
-    from siamese_lessons.training import split_validation
+    from siamese_lessons.evaluation import paired_difference
+    from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=None)
-    parser.add_argument("--pairs", type=int, default=None, help="training pairs (default: the profile's)")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--width", type=float, default=None, help="tower width (default: the profile's)")
-    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--pairs", type=int, default=None,
+                        help="Siamese training pairs (default: the profile's)")
+    parser.add_argument("--epochs", type=int, default=None, help="Siamese epochs")
+    parser.add_argument("--embedding-epochs", type=int, default=None)
+    parser.add_argument("--width", type=float, default=None, help="Koch tower width (full profile only)")
     parser.add_argument("--out", default=str(HERE / "results" / "omniglot_one_shot.json"))
     args = parser.parse_args(argv)
     profile = get_profile(args.profile)
-    n_pairs = args.pairs or profile.omniglot_train_pairs
-    epochs = args.epochs or profile.epochs
-    width = args.width or profile.model_width
-    batch = args.batch_size or profile.batch_size
+    sizes = ch01.sizes(profile)
+    run, emb_run = sizes.siamese, sizes.embedding
+    if args.width is not None:
+        if run.tower != "koch":
+            parser.error(f"--width applies to Koch's tower; the {profile.name} profile trains {run.tower!r}")
+        run = dataclasses.replace(run, tower_kwargs={**run.tower_kwargs, "width": args.width})
+    run = dataclasses.replace(run, pairs=args.pairs or run.pairs, epochs=args.epochs or run.epochs)
+    emb_run = dataclasses.replace(emb_run, epochs=args.embedding_epochs or emb_run.epochs)
+    label = profile_label(profile.name, {"pairs": args.pairs, "epochs": args.epochs, "width": args.width,
+                                         "embedding_epochs": args.embedding_epochs})
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -50,30 +58,40 @@ def main(argv: list[str] | None = None) -> dict:
     for w in caught:
         print(f"note: {w.message}")
     runs = load_omniglot_one_shot_runs()
-    pairs = sample_pairs(background, n_pairs + 256, seed=0)
-    train_index, val_index = split_validation(pairs, 256, seed=0)
-    methods = {"chance": {"one_shot_accuracy": 1 / runs.n_way},
-               "1-NN on pixels": {"one_shot_accuracy": nearest_neighbour_one_shot(runs)[0]}}
-    for name, aug in [("Siamese, no distortions", None), ("Siamese, affine distortions", KOCH_AFFINE)]:
-        print(f"== {name}", flush=True)
-        exp = train_koch(pairs, train_index, val_index, width=width, epochs=epochs, batch_size=batch,
-                         augmentation=aug, seed=0, verbose=2)
-        acc, _ = one_shot_accuracy(exp.model, runs)
-        methods[name] = {"one_shot_accuracy": acc, "val_accuracy": exp.metrics["val_accuracy"],
-                         "best_epoch": exp.fit.best_epoch, "train_seconds": round(exp.fit.seconds, 1)}
+    start = time.perf_counter()
+    siamese, fit = ch01.train_siamese(background, run, seed=0, verbose=2)
+    siamese_seconds = time.perf_counter() - start
+    embedder, history = ch01.train_embedder(background, emb_run, seed=0, verbose=2)
+    credit = ch01.score_one_shot(runs, {
+        "1-NN on pixels": "pixels",
+        "Siamese, untrained twin": ch01.build_siamese(run, seed=0), "Siamese, trained": siamese,
+        "embedding, untrained twin": ch01.build_embedder(emb_run, seed=0), "embedding, trained": embedder})
+    methods = {"chance": {"one_shot_accuracy": 1 / runs.n_way}}
+    methods.update({name: {"one_shot_accuracy": float(c.mean())} for name, c in credit.items()})
+    methods["Siamese, trained"].update(best_epoch=fit.best_epoch, epochs_run=len(fit.history),
+                                       train_seconds=round(siamese_seconds, 1))
+    methods["embedding, trained"].update(epochs_run=len(history),
+                                         train_seconds=round(history.attrs["seconds"], 1))
+    margins = []
+    for model in ("Siamese, trained", "embedding, trained"):
+        for other in (model.replace("trained", "untrained twin"), "1-NN on pixels"):
+            diff, se = paired_difference(credit[model], credit[other])
+            margins.append({"model": model, "versus": other, "margin": diff, "standard_error": se})
     print(format_table([{"method": k, **v} for k, v in methods.items()]))
+    print(format_table(margins))
     result = {
         "benchmark": "omniglot_one_shot",
-        "profile": profile.name,
+        **label,
         "hardware": hardware(),
         "command": command_line("benchmarks/omniglot_one_shot.py", argv),
         "training_set": f"{background.name}: {background.n_classes} characters, {len(background)} images",
-        "train_pairs": n_pairs,
-        "epochs": epochs,
-        "width": width,
-        "batch_size": batch,
+        "siamese": {**dataclasses.asdict(run), "tower_kwargs": dict(run.tower_kwargs),
+                    "augmentation": run.augmentation and dataclasses.asdict(run.augmentation)},
+        "embedding": dataclasses.asdict(emb_run),
         "trials": len(runs),
         "methods": methods,
+        "margins": margins,
+        "siamese_history": fit.history.to_dict(orient="list"),
     }
     print(f"wrote {write_result(result, args.out)}")
     return result

@@ -47,7 +47,9 @@ def figures(name: str, r: dict) -> str:
                 + "; ".join(rows) + note)
     if name == "omniglot_one_shot":
         rows = [f"{k}: {_pct(v['one_shot_accuracy'])}" for k, v in r["methods"].items()]
-        return (f"{r['training_set']}; {r['train_pairs']} pairs, {r['epochs']} epochs, width {r['width']}; "
+        s, e = r["siamese"], r["embedding"]
+        return (f"{r['training_set']}; Siamese {s['tower']} tower at {s['side']} px, {s['pairs']} pairs, "
+                f"{s['epochs']} epochs; embedding {e['epochs']} epochs; "
                 f"400-trial one-shot accuracy: " + "; ".join(rows))
     if name == "gpu_throughput":
         ok = [x for x in r["runs"] if "images_per_s" in x]

@@ -16,10 +16,15 @@ __all__ = [
     "best_threshold",
     "check_label_direction",
     "embed_images",
+    "embedding_one_shot_scores",
     "embedding_pair_scores",
     "nearest_neighbour_one_shot",
     "one_shot_accuracy",
+    "one_shot_credit",
+    "one_shot_scores",
     "pair_scores",
+    "paired_difference",
+    "pixel_one_shot_scores",
     "lfw_ten_fold",
     "recall_at_k",
     "roc_auc",
@@ -189,14 +194,48 @@ def embedding_pair_scores(embedder, pairs: PairSet, index=None, *, batch_size: i
     return -np.sqrt(((emb[inverse[:, 0]] - emb[inverse[:, 1]]) ** 2).sum(axis=1))
 
 
-def one_shot_accuracy(model, trials: OneShotTrials, *, batch_size: int = 256) -> tuple[float, np.ndarray]:
-    """N-way one-shot accuracy: each query goes to its highest-scoring candidate.
+def one_shot_credit(scores, answers) -> np.ndarray:
+    """Credit of each N-way trial: 1 / (number of top-scoring candidates) when the
+    answer is among them, else 0.
+
+    A scorer that gives several candidates the same top score (a saturated sigmoid,
+    a constant model) earns only its share instead of being credited by the
+    answer's position, so a constant scorer scores exactly chance, ``1 / N``.
+
+    Parameters
+    ----------
+    scores : array-like
+        ``(n_trials, n_way)`` similarities (higher = more alike).
+    answers : array-like
+        ``(n_trials,)`` position of the right candidate.
 
     Returns
     -------
-    accuracy : float
-    predictions : numpy.ndarray
-        ``(n_trials,)`` chosen candidate positions.
+    numpy.ndarray
+        ``(n_trials,)`` float credit in ``[0, 1]``; its mean is the accuracy.
+
+    Raises
+    ------
+    ValueError
+        If a score is NaN or infinite, or the shapes do not match.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    answers = np.asarray(answers).ravel()
+    if scores.ndim != 2 or scores.shape[0] != len(answers) or scores.size == 0:
+        raise ValueError(f"scores must be (n_trials, n_way) with one answer per trial, got {scores.shape} "
+                         f"and {answers.shape}")
+    if not np.isfinite(scores).all():
+        raise ValueError("one-shot scores contain NaN or infinity; the model's output is not usable")
+    if answers.min() < 0 or answers.max() >= scores.shape[1]:
+        raise ValueError(f"answers must be candidate positions 0..{scores.shape[1] - 1}")
+    top = scores == scores.max(axis=1, keepdims=True)
+    return top[np.arange(len(answers)), answers] / top.sum(axis=1)
+
+
+def one_shot_scores(model, trials: OneShotTrials, *, batch_size: int = 256) -> np.ndarray:
+    """``(n_trials, n_way)`` scores of a pair model: P(same) of the query with each candidate.
+
+    Each distinct image goes through the tower once; the head scores the pairs.
     """
     tower, head = _tower_and_head(model)
     used, inverse = np.unique(np.concatenate([trials.queries[:, None], trials.candidates], 1),
@@ -205,9 +244,40 @@ def one_shot_accuracy(model, trials: OneShotTrials, *, batch_size: int = 256) ->
     inverse = inverse.reshape(len(trials), trials.n_way + 1)
     q = np.repeat(inverse[:, :1], trials.n_way, axis=1).ravel()
     c = inverse[:, 1:].ravel()
-    scores = np.asarray(head.predict([emb[q], emb[c]], batch_size=4096, verbose=0)).reshape(len(trials), -1)
-    predictions = scores.argmax(axis=1)
-    return float(np.mean(predictions == trials.answers)), predictions
+    return np.asarray(head.predict([emb[q], emb[c]], batch_size=4096, verbose=0)).reshape(len(trials), -1)
+
+
+def embedding_one_shot_scores(embedder, trials: OneShotTrials, *, batch_size: int = 256) -> np.ndarray:
+    """``(n_trials, n_way)`` cosine similarity of the query's embedding to each candidate's."""
+    used, inverse = np.unique(np.concatenate([trials.queries[:, None], trials.candidates], 1),
+                              return_inverse=True)
+    emb = embed_images(embedder, trials.images[used], batch_size=batch_size).astype(np.float64)
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    if not np.isfinite(emb).all() or (norms == 0).any():
+        raise ValueError("the embedder returned NaN, infinite or zero embeddings")
+    emb /= norms
+    inverse = inverse.reshape(len(trials), trials.n_way + 1)
+    return np.einsum("nd,nkd->nk", emb[inverse[:, 0]], emb[inverse[:, 1:]])
+
+
+def pixel_one_shot_scores(trials: OneShotTrials) -> np.ndarray:
+    """``(n_trials, n_way)`` minus the Euclidean pixel distance of the query to each candidate."""
+    q = trials.images[trials.queries].reshape(len(trials), 1, -1).astype(np.float32)
+    c = trials.images[trials.candidates].reshape(len(trials), trials.n_way, -1).astype(np.float32)
+    return -np.sqrt(((q - c) ** 2).sum(axis=-1))
+
+
+def one_shot_accuracy(model, trials: OneShotTrials, *, batch_size: int = 256) -> tuple[float, np.ndarray]:
+    """N-way one-shot accuracy of a pair model (ties split, see :func:`one_shot_credit`).
+
+    Returns
+    -------
+    accuracy : float
+    predictions : numpy.ndarray
+        ``(n_trials,)`` chosen candidate positions (the first of tied top candidates).
+    """
+    scores = one_shot_scores(model, trials, batch_size=batch_size)
+    return float(one_shot_credit(scores, trials.answers).mean()), scores.argmax(axis=1)
 
 
 def nearest_neighbour_one_shot(trials: OneShotTrials) -> tuple[float, np.ndarray]:
@@ -218,11 +288,31 @@ def nearest_neighbour_one_shot(trials: OneShotTrials) -> tuple[float, np.ndarray
     accuracy : float
     predictions : numpy.ndarray
     """
-    q = trials.images[trials.queries].reshape(len(trials), 1, -1).astype(np.float32)
-    c = trials.images[trials.candidates].reshape(len(trials), trials.n_way, -1).astype(np.float32)
-    distances = np.sqrt(((q - c) ** 2).sum(axis=-1))
-    predictions = distances.argmin(axis=1)
-    return float(np.mean(predictions == trials.answers)), predictions
+    scores = pixel_one_shot_scores(trials)
+    return float(one_shot_credit(scores, trials.answers).mean()), scores.argmax(axis=1)
+
+
+def paired_difference(a, b) -> tuple[float, float]:
+    """Mean difference of two methods scored on the same items, and its standard error.
+
+    ``a`` and ``b`` are per-item results of two methods on the *same* items (0/1
+    correctness, or one-shot credit). The standard error of the mean difference,
+    ``std(a - b, ddof=1) / sqrt(n)``, accounts for items both get right or wrong,
+    so it is smaller than treating the two accuracies as independent.
+
+    Returns
+    -------
+    difference, standard_error : float
+    """
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape or a.size < 2:
+        raise ValueError(f"a and b must be per-item results on the same items (at least 2), got {a.shape} "
+                         f"and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("per-item results contain NaN or infinity")
+    d = a - b
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
 
 
 def threshold_at_far(impostor_scores, target_far: float) -> float:

@@ -44,7 +44,6 @@ __all__ = [
     "run_lfw_step",
     "score_pair_model",
     "summarize_lfw_record",
-    "train_koch",
     "train_pair_model",
 ]
 
@@ -393,28 +392,6 @@ def _merge_validation(extra: PairSet, official: PairSet, val_index) -> tuple[Pai
                      paths=np.concatenate([extra.paths, official.paths]), name=extra.name)
     n = len(extra)
     return merged, np.arange(n), np.arange(n, n + len(val_index))
-
-
-#: Chapter 1's training settings for the Koch network: Adam at 3e-4 and an L2
-#: penalty of 1e-5 per layer (lighter than the paper's tuned values, because the
-#: runs are far shorter), paper-white (1.0) fill for distorted borders.
-KOCH_SETTINGS = {"learning_rate": 3e-4, "l2": 1e-5, "fill_value": 1.0}
-
-
-def train_koch(pairs: PairSet, train_index, validation_index, *, width: float, epochs: int,
-               batch_size: int, augmentation: Augmentation | None, seed: int = 0,
-               verbose: int | str = "auto") -> PairExperiment:
-    """Train Koch et al.'s network (at ``width`` times its size) on Omniglot verification pairs.
-
-    Uses :data:`KOCH_SETTINGS`; keeps the best validation epoch. Score it on the
-    one-shot runs with :func:`~siamese_lessons.evaluation.one_shot_accuracy`.
-    """
-    return train_pair_model(pairs, train_index, validation_index, tower="koch",
-                            input_shape=(105, 105, 1),
-                            tower_kwargs={"width": width, "l2": KOCH_SETTINGS["l2"]},
-                            learning_rate=KOCH_SETTINGS["learning_rate"], batch_size=batch_size,
-                            epochs=epochs, augmentation=augmentation, fill_value=KOCH_SETTINGS["fill_value"],
-                            seed=seed, verbose=verbose)
 
 
 def lfw_embedding_data(resize: float | None, *, cache: dict | None = None):

@@ -11,7 +11,7 @@ from ._tf import keras as _keras
 keras = _keras()
 ops = keras.ops
 
-__all__ = ["CosineDistance", "DISTANCES", "L1Distance", "L2Distance", "distance_layer"]
+__all__ = ["CosineClassifier", "CosineDistance", "DISTANCES", "L1Distance", "L2Distance", "distance_layer"]
 
 _PACKAGE = "siamese_lessons"
 
@@ -87,3 +87,45 @@ def distance_layer(kind: str, **kwargs) -> keras.layers.Layer:
     if kind not in DISTANCES:
         raise ValueError(f"unknown distance {kind!r}; choose one of {sorted(DISTANCES)}")
     return DISTANCES[kind](**kwargs)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CosineClassifier(keras.layers.Layer):
+    """Cosine similarity of each input to ``units`` learned class directions.
+
+    ``cos_j = <x / ||x||, w_j / ||w_j||>``, shape ``(batch, units)``, in ``[-1, 1]``:
+    the head of normalised-softmax (NormFace), CosFace and ArcFace training. It has
+    no bias, so a class is only a direction; train it with
+    :class:`~siamese_lessons.losses.MarginSoftmaxLoss`, then drop it and compare the
+    embeddings that feed it by their cosine.
+
+    Parameters
+    ----------
+    units : int
+        Number of classes.
+    epsilon : float
+        Added to the norms so a zero vector gives 0, not NaN.
+    seed : int or None
+        Seed of the class directions' initialiser.
+    """
+
+    def __init__(self, units: int, epsilon: float = 1e-9, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if int(units) < 1:
+            raise ValueError(f"units must be a positive number of classes, got {units!r}")
+        self.units, self.epsilon, self.seed = int(units), float(epsilon), seed
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(int(input_shape[-1]), self.units), name="kernel",
+                                      initializer=keras.initializers.GlorotUniform(seed=self.seed))
+
+    def call(self, x):
+        x = x / (ops.norm(x, axis=-1, keepdims=True) + self.epsilon)
+        w = self.kernel / (ops.norm(self.kernel, axis=0, keepdims=True) + self.epsilon)
+        return ops.matmul(x, w)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "epsilon": self.epsilon, "seed": self.seed}

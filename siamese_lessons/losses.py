@@ -7,6 +7,9 @@
 - :func:`triplet_loss`: ``max(d(a, p) - d(a, n) + margin, 0)`` on given triplets.
 - Online mining inside a batch of labelled embeddings: :func:`batch_all_triplet_loss`,
   :func:`batch_hard_triplet_loss`, :func:`semi_hard_triplet_loss`.
+- Margin softmax on class cosines (:class:`~siamese_lessons.layers.CosineClassifier`):
+  :func:`margin_softmax_loss` covers the normalised softmax (NormFace, no margin),
+  CosFace (``cos - m``) and ArcFace (``cos(theta + m)``).
 
 Distances are Euclidean unless ``squared=True``. A batch without any valid
 triplet (no two images of one identity, or a single identity) gives a loss of 0
@@ -24,10 +27,13 @@ __all__ = [
     "BatchAllTripletLoss",
     "BatchHardTripletLoss",
     "ContrastiveLoss",
+    "MARGINS",
+    "MarginSoftmaxLoss",
     "SemiHardTripletLoss",
     "batch_all_triplet_loss",
     "batch_hard_triplet_loss",
     "contrastive_loss",
+    "margin_softmax_loss",
     "pairwise_distances",
     "semi_hard_triplet_loss",
     "triplet_loss",
@@ -197,3 +203,68 @@ class SemiHardTripletLoss(_MinedTripletLoss):
 
     default_name = "semi_hard_triplet"
     _fn = staticmethod(semi_hard_triplet_loss)
+
+
+#: Kinds of margin accepted by :func:`margin_softmax_loss`.
+MARGINS = ("cosface", "arcface")
+
+
+def margin_softmax_loss(labels, cosines, scale: float = 30.0, margin: float = 0.0, kind: str = "cosface"):
+    """Mean cross-entropy of ``scale`` times the class cosines, the true class's cosine penalised.
+
+    For an example of class ``y`` with cosines ``c_j`` to the class directions, the
+    true class's logit is ``s (c_y - m)`` for CosFace (additive cosine margin) or
+    ``s cos(arccos(c_y) + m)`` for ArcFace (additive angular margin); every other
+    logit is ``s c_j``. With ``margin=0`` both are the normalised softmax (NormFace).
+
+    Parameters
+    ----------
+    labels : tensor
+        ``(batch,)`` or ``(batch, 1)`` integer class of each example.
+    cosines : tensor
+        ``(batch, n_classes)`` cosines, e.g. from
+        :class:`~siamese_lessons.layers.CosineClassifier`.
+    scale : float, default=30.0
+        ``s``, the inverse temperature: cosines live in [-1, 1], so without it the
+        softmax could never become confident.
+    margin : float, default=0.0
+        ``m`` (CosFace: in cosine units, typically 0.35; ArcFace: radians, typically 0.5).
+    kind : {"cosface", "arcface"}
+
+    Returns
+    -------
+    tensor
+        Scalar mean loss.
+    """
+    if kind not in MARGINS:
+        raise ValueError(f"unknown margin kind {kind!r}; choose one of {list(MARGINS)}")
+    labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+    cosines = ops.cast(cosines, "float32")
+    true = ops.one_hot(labels, ops.shape(cosines)[-1], dtype="float32")
+    if kind == "cosface":
+        target = cosines - margin
+    else:
+        theta = ops.arccos(ops.clip(cosines, -1.0 + 1e-7, 1.0 - 1e-7))
+        target = ops.cos(theta + margin)
+    logits = scale * (true * target + (1.0 - true) * cosines)
+    return ops.mean(keras.losses.categorical_crossentropy(true, logits, from_logits=True))
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class MarginSoftmaxLoss(keras.losses.Loss):
+    """Keras loss: ``y_true`` = class labels, ``y_pred`` = class cosines; see :func:`margin_softmax_loss`."""
+
+    def __init__(self, scale: float = 30.0, margin: float = 0.0, kind: str = "cosface",
+                 name: str = "margin_softmax", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if kind not in MARGINS:
+            raise ValueError(f"unknown margin kind {kind!r}; choose one of {list(MARGINS)}")
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, got {scale!r}")
+        self.scale, self.margin, self.kind = float(scale), float(margin), kind
+
+    def call(self, y_true, y_pred):
+        return margin_softmax_loss(y_true, y_pred, self.scale, self.margin, self.kind)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin, "kind": self.kind}

@@ -27,6 +27,7 @@ __all__ = [
     "lfw_seed_tower",
     "siamese_pair_model",
     "vgg_tower",
+    "with_input_resizing",
 ]
 
 
@@ -46,14 +47,22 @@ def koch_tower(
     *,
     width: float = 1.0,
     l2: float = 2e-4,
+    dense_stddev: float = 0.2,
     seed: int | None = None,
 ) -> keras.Model:
     """The convolutional tower of Koch, Zemel and Salakhutdinov (2015).
 
     conv 64@10x10 ReLU, max-pool 2; conv 128@7x7 ReLU, pool; conv 128@4x4 ReLU,
     pool; conv 256@4x4 ReLU; flatten; dense 4096 sigmoid. Weights are initialised
-    as in the paper: convolutions N(0, 0.01), dense N(0, 0.2), biases N(0.5, 0.01);
-    every layer has an L2 penalty (the paper tuned one per layer; here one value).
+    as in the paper by default: convolutions N(0, 0.01), dense N(0, ``dense_stddev``
+    = 0.2), biases N(0.5, 0.01); every layer has an L2 penalty (the paper tuned one
+    per layer; here one value).
+
+    With the paper's 0.2 and 9,216 inputs, the dense layer's pre-activations have
+    a standard deviation of several units, so most sigmoid units start saturated
+    and a network trained with a modern optimiser for tens of epochs can stay at
+    chance; ``dense_stddev=0.01`` keeps them in the sigmoid's linear range
+    (chapter 1 measures both).
 
     Parameters
     ----------
@@ -63,6 +72,8 @@ def koch_tower(
         uses a narrower network; 1.0 is the paper's).
     l2 : float, default=2e-4
         L2 penalty of every layer.
+    dense_stddev : float, default=0.2
+        Standard deviation of the dense layer's initial weights (the paper's 0.2).
     seed : int or None
         Seed of the initialisers.
 
@@ -72,6 +83,8 @@ def koch_tower(
         ``image -> (4096 * width,)`` vector in (0, 1). At width 1 the tower has
         38,947,648 parameters; with the pair head, 38,951,745.
     """
+    if not dense_stddev > 0:
+        raise ValueError(f"dense_stddev must be positive, got {dense_stddev!r}")
     inp = _input(input_shape)
     reg = keras.regularizers.L2(l2)
 
@@ -88,7 +101,7 @@ def koch_tower(
             x = layers.MaxPooling2D(2, name=f"pool{k + 1}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(_scaled(4096, width), activation="sigmoid", kernel_regularizer=reg,
-                     kernel_initializer=init(2e-1, k=10), bias_initializer=init(1e-2, 0.5, 11),
+                     kernel_initializer=init(dense_stddev, k=10), bias_initializer=init(1e-2, 0.5, 11),
                      name="dense")(x)
     return keras.Model(inp, x, name="koch_tower")
 
@@ -145,6 +158,7 @@ def improved_tower(
     input_shape: Sequence[int] = (250, 250, 1),
     *,
     filters: Sequence[int] = (32, 64, 128, 256),
+    convs_per_block: int = 2,
     embedding_dim: int = 128,
     dropout: float = 0.3,
     l2: float = 1e-4,
@@ -153,8 +167,8 @@ def improved_tower(
 ) -> keras.Model:
     """A tower that fits LFW far better than the seed's with ~1,000x fewer parameters.
 
-    Per entry of ``filters``: two 3x3 convolutions with batch normalisation and
-    ReLU, then 2x2 max-pooling. Then global average pooling (no giant dense
+    Per entry of ``filters``: ``convs_per_block`` (default two) 3x3 convolutions
+    with batch normalisation and ReLU, then 2x2 max-pooling. Then global average pooling (no giant dense
     layer), dropout and a linear ``Dense(embedding_dim)``.
 
     ``synchronized_bn=True`` computes batch-normalisation statistics over the
@@ -162,12 +176,14 @@ def improved_tower(
     backend), so every replica keeps the same moving averages; otherwise each
     replica normalises with, and averages, its own per-replica batch.
     """
+    if convs_per_block < 1:
+        raise ValueError(f"convs_per_block must be at least 1, got {convs_per_block}")
     inp = _input(input_shape)
     reg = keras.regularizers.L2(l2)
     init = keras.initializers.HeNormal(seed=seed)
     x = inp
     for k, f in enumerate(filters):
-        for j in range(2):
+        for j in range(convs_per_block):
             x = layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_regularizer=reg,
                               kernel_initializer=init, name=f"block{k + 1}_conv{j + 1}")(x)
             x = layers.BatchNormalization(synchronized=synchronized_bn, name=f"block{k + 1}_bn{j + 1}")(x)
@@ -211,6 +227,25 @@ def vgg_tower(
     x = layers.Dense(dense_units, kernel_regularizer=reg,
                      kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name="fc2")(x)
     return keras.Model(inp, x, name="vgg_tower")
+
+
+def with_input_resizing(tower: keras.Model, input_shape: Sequence[int], *,
+                        interpolation: str = "area", name: str | None = None) -> keras.Model:
+    """Let ``tower`` take images of ``input_shape``: a ``Resizing`` layer to the tower's
+    own input size goes first, inside the model.
+
+    Use it to train a small tower at low resolution on a full-size image table
+    (e.g. 105x105 Omniglot characters read at 35x35): the table, the pair
+    pipelines and the evaluation code stay the same, and the saved model takes
+    full-size images. ``"area"`` interpolation averages the pixels that shrink
+    into one, so thin strokes are not lost.
+    """
+    inp = _input(input_shape)
+    if inp.shape[-1] != tower.input_shape[-1]:
+        raise ValueError(f"input_shape has {inp.shape[-1]} channels, the tower takes {tower.input_shape[-1]}")
+    height, width = tower.input_shape[1:3]
+    x = layers.Resizing(height, width, interpolation=interpolation, name="resize")(inp)
+    return keras.Model(inp, tower(x), name=name or f"{tower.name}_at_{height}x{width}")
 
 
 #: Tower builders by name.

@@ -84,6 +84,7 @@ def sample_pairs(
     *,
     seed: int = 0,
     same_fraction: float = 0.5,
+    negatives_within: str | None = None,
     name: str | None = None,
 ) -> PairSet:
     """Draw distinct same/different pairs from identity-labelled images.
@@ -91,8 +92,9 @@ def sample_pairs(
     Same pairs: an identity with two or more images is chosen uniformly, then two
     different images of it, so positives spread over all identities instead of
     coming from the few with most images. Different pairs: two different
-    identities chosen uniformly, one image of each. No pair is drawn twice (in
-    either order) and no image is paired with itself.
+    identities chosen uniformly, one image of each (with ``negatives_within``, two
+    different identities of the same group, e.g. two characters of one alphabet).
+    No pair is drawn twice (in either order) and no image is paired with itself.
 
     Parameters
     ----------
@@ -102,6 +104,11 @@ def sample_pairs(
     seed : int
     same_fraction : float, default=0.5
         Fraction of same pairs (rounded).
+    negatives_within : str or None
+        Key of ``data.groups`` (e.g. ``"alphabet"``): draw each different pair from
+        two identities of the same group, the way Omniglot's one-shot trials are
+        made. Every identity must belong to one group; groups with a single
+        identity give no negatives. ``None``: any two identities.
     name : str or None
         Name of the returned set.
 
@@ -114,8 +121,9 @@ def sample_pairs(
     ------
     ValueError
         If no identity has two images (same pairs requested), fewer than two
-        identities exist (different pairs requested), or there are not enough
-        distinct pairs.
+        identities exist (different pairs requested), ``negatives_within`` names
+        no group, splits an identity over groups or leaves no group with two
+        identities, or there are not enough distinct pairs.
     """
     if n_pairs < 1:
         raise ValueError(f"n_pairs must be positive, got {n_pairs}")
@@ -131,6 +139,19 @@ def sample_pairs(
         raise ValueError("no identity has two or more images, so no same-identity pair can be drawn")
     if n_diff and len(classes) < 2:
         raise ValueError("different-identity pairs need at least two identities")
+    # Negatives: a first class from ``sources``, a partner from the other classes (of its group).
+    if negatives_within is None:
+        sources, mates = np.arange(len(classes)), None
+    else:
+        sources, mates, mate_start, mate_count, rank = _group_mates(data, negatives_within, order, starts,
+                                                                    counts)
+
+    def draw_partner(c1):
+        if mates is None:
+            return (c1 + rng.integers(1, len(classes), len(c1))) % len(classes)
+        # c1's group is mates[mate_start[c1]:][:mate_count[c1]], with c1 itself at position rank[c1].
+        offset = (rank[c1] + rng.integers(1, mate_count[c1])) % mate_count[c1]
+        return mates[mate_start[c1] + offset]
 
     def unique_keys(a, b, wanted, draw):
         keys = np.empty(0, np.int64)
@@ -150,8 +171,8 @@ def sample_pairs(
         return order[starts[c] + i], order[starts[c] + j]
 
     def draw_diff(k):
-        c1 = rng.integers(0, len(classes), k)
-        c2 = (c1 + rng.integers(1, len(classes), k)) % len(classes)
+        c1 = sources[rng.integers(0, len(sources), k)]
+        c2 = draw_partner(c1)
         return (order[starts[c1] + rng.integers(0, counts[c1])],
                 order[starts[c2] + rng.integers(0, counts[c2])])
 
@@ -169,6 +190,35 @@ def sample_pairs(
     return PairSet(images=data.images, pairs=pairs[shuffle], labels=pair_labels[shuffle],
                    identities=data.identities, paths=paths,
                    name=name or f"{n_pairs} pairs sampled from {data.name}")
+
+
+def _group_mates(data: IdentitySet, key: str, order, starts, counts):
+    """Classes arranged by group for within-group negatives (see :func:`sample_pairs`).
+
+    Returns ``sources`` (classes whose group has another class), ``mates`` (class
+    indices sorted by group) and, per class, the start and size of its group in
+    ``mates`` and its own position inside the group.
+    """
+    if key not in data.groups:
+        raise ValueError(f"negatives_within={key!r} is not a group of {data.name!r}; it has "
+                         f"{sorted(data.groups) or 'no groups'}")
+    values = np.asarray(data.groups[key])[order]
+    first = values[starts]
+    split = np.flatnonzero(values != np.repeat(first, counts))
+    if len(split):
+        bad = str(data.class_names[np.asarray(data.labels)[order[split[0]]]])
+        raise ValueError(f"identity {bad!r} has images in more than one {key!r} group")
+    codes = np.unique(first, return_inverse=True)[1].ravel()
+    mates = np.argsort(codes, kind="stable")
+    _, group_start, group_size = np.unique(codes[mates], return_index=True, return_counts=True)
+    mate_start = group_start[codes]
+    mate_count = group_size[codes]
+    rank = np.empty(len(codes), np.int64)
+    rank[mates] = np.arange(len(mates)) - mate_start[mates]
+    sources = np.flatnonzero(mate_count >= 2)
+    if not len(sources):
+        raise ValueError(f"no {key!r} group has two identities, so no within-group negative can be drawn")
+    return sources, mates, mate_start, mate_count, rank
 
 
 def pk_batches(

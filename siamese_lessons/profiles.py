@@ -54,12 +54,6 @@ class Profile:
     max_train_pairs, max_test_pairs : int or None
         Caps on the number of LFW pairs used for training and testing
         (``None``: all of them). Subsets are drawn balanced and seeded.
-    omniglot_train_pairs : int
-        Verification pairs drawn from the Omniglot background set.
-    model_width : float
-        Multiplier on the filters and units of the large towers (1.0 = as published).
-    one_shot_trials : int
-        Number of 20-way one-shot trials evaluated (400 = all official runs).
     epochs : int
         Training epochs.
     batch_size : int
@@ -86,9 +80,6 @@ class Profile:
     face_crop_resize: float | None
     max_train_pairs: int | None
     max_test_pairs: int | None
-    omniglot_train_pairs: int
-    model_width: float
-    one_shot_trials: int
     epochs: int
     batch_size: int
     pk: tuple[int, int]
@@ -104,12 +95,10 @@ class Profile:
             raise ProfileError(f"profile name must be 'quick' or 'full', got {self.name!r}")
         if self.lfw_resize is not None and not (0 < self.lfw_resize <= 1):
             raise ValueError(f"lfw_resize must be in (0, 1] or None, got {self.lfw_resize!r}")
-        for field in ("omniglot_train_pairs", "one_shot_trials", "epochs", "batch_size"):
+        for field in ("epochs", "batch_size"):
             value = getattr(self, field)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{field} must be a positive integer, got {value!r}")
-        if not 0 < self.model_width <= 1:
-            raise ValueError(f"model_width must be in (0, 1], got {self.model_width!r}")
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
         # Freeze the grid so that a profile cannot be changed behind a chapter's back.
@@ -156,9 +145,6 @@ FULL = Profile(
     face_crop_resize=None,
     max_train_pairs=None,
     max_test_pairs=None,
-    omniglot_train_pairs=30_000,
-    model_width=1.0,
-    one_shot_trials=400,
     epochs=30,
     batch_size=64,
     pk=(16, 4),
@@ -179,9 +165,6 @@ QUICK = Profile(
     face_crop_resize=0.5,
     max_train_pairs=512,
     max_test_pairs=256,
-    omniglot_train_pairs=2_048,
-    model_width=0.25,
-    one_shot_trials=400,
     epochs=2,
     batch_size=32,
     pk=(8, 4),

@@ -20,6 +20,7 @@ __all__ = [
     "format_table",
     "hardware",
     "load_result",
+    "profile_label",
     "results_dir",
     "write_result",
 ]
@@ -73,6 +74,24 @@ def command_line(script: str, argv: Sequence[str] | None = None) -> str:
 
     args = list(sys.argv[1:] if argv is None else argv)
     return " ".join(["python", script, shlex.join(args)]).strip()
+
+
+def profile_label(profile: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's ``profile`` and ``overrides`` fields: ``profile`` as given only when no
+    size was overridden (every value in ``overrides`` is ``None``), else ``"reduced"``
+    with the overridden sizes listed and the profile they were applied to.
+
+    Examples
+    --------
+    >>> profile_label("full", {"epochs": None})
+    {'profile': 'full', 'overrides': {}}
+    >>> profile_label("full", {"epochs": 3, "pairs": None})
+    {'profile': 'reduced', 'overrides': {'epochs': 3}, 'base_profile': 'full'}
+    """
+    changed = {k: v for k, v in overrides.items() if v is not None}
+    if not changed:
+        return {"profile": profile, "overrides": {}}
+    return {"profile": "reduced", "overrides": changed, "base_profile": profile}
 
 
 def hardware() -> str:

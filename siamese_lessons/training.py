@@ -14,7 +14,15 @@ from ._tf import keras as _keras
 from .data.containers import PairSet
 from .datasets import Augmentation, pair_dataset
 
-__all__ = ["FitResult", "KeepBest", "TimeLimit", "compile_pair_model", "fit_pair_model", "split_validation"]
+__all__ = [
+    "FitResult",
+    "KeepBest",
+    "TimeLimit",
+    "compile_pair_model",
+    "fit_pair_model",
+    "fit_slice",
+    "split_validation",
+]
 
 
 def split_validation(pairs: PairSet | np.ndarray, n_validation: int, *,
@@ -223,3 +231,50 @@ def fit_pair_model(
                                  f"({monitor}); the loss probably became NaN")
     return FitResult(history=frame, best_epoch=keep.best_epoch + 1, seconds=seconds,
                      stopped_by_time=limit.stopped_early)
+
+
+def fit_slice(model, pairs: PairSet, *, steps: int, batch_size: int, every: int = 5) -> pd.DataFrame:
+    """Train a compiled pair model on one small slice of pairs and watch it learn.
+
+    The quickest check that a configuration can learn at all: a model that cannot
+    fit a few dozen pairs it sees over and over will not learn from millions.
+    Batches cycle through ``pairs`` in order, without augmentation.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled pair model (sigmoid output, see :func:`compile_pair_model`).
+    pairs : PairSet
+        The slice (all of its pairs are used).
+    steps, batch_size : int
+        Training steps and pairs per step.
+    every : int
+        Measure after every ``every`` steps (and before the first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measurement: ``step``, ``cross_entropy`` (binary cross-entropy
+        of the whole slice, the data term), ``penalty`` (the sum of the weight
+        penalties, the rest of the training loss) and ``accuracy`` (on the slice,
+        at 0.5).
+    """
+    if steps < 1 or batch_size < 1 or every < 1:
+        raise ValueError(f"steps, batch_size and every must be positive, got {steps}, {batch_size}, {every}")
+    left, right, labels = pairs.batch(np.arange(len(pairs)))
+    y = labels.astype(np.float32).reshape(-1, 1)
+
+    def measure(step: int) -> dict:
+        p = np.clip(np.asarray(model.predict([left, right], verbose=0), dtype=np.float64), 1e-7, 1 - 1e-7)
+        bce = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+        penalty = float(sum(float(np.asarray(loss)) for loss in model.losses))
+        return {"step": step, "cross_entropy": float(bce), "penalty": penalty,
+                "accuracy": float(np.mean((p >= 0.5) == (y == 1)))}
+
+    rows = [measure(0)]
+    for step in range(1, steps + 1):
+        i = np.arange((step - 1) * batch_size, step * batch_size) % len(pairs)
+        model.train_on_batch([left[i], right[i]], y[i])
+        if step % every == 0 or step == steps:
+            rows.append(measure(step))
+    return pd.DataFrame(rows)

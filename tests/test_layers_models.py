@@ -105,3 +105,42 @@ def test_every_tower_is_reproducible_from_its_seed_alone(name, shape, kwargs):
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, b) for a, b in zip(first, other, strict=True) if a.std() > 0)
+
+
+def test_cosine_classifier_returns_cosines_to_the_class_directions():
+    from siamese_lessons.layers import CosineClassifier
+
+    layer = CosineClassifier(2)
+    layer.build((None, 2))
+    layer.kernel.assign(np.array([[2.0, 0.0], [0.0, -3.0]], np.float32))  # directions (1, 0) and (0, -1)
+    x = np.array([[3.0, 4.0], [0.0, 0.0]], np.float32)
+    # Row 0: |x| = 5, cos to (1, 0) = 3/5, to (0, -1) = -4/5; a zero row gives 0, not NaN.
+    np.testing.assert_allclose(layer(x), [[0.6, -0.8], [0.0, 0.0]], atol=1e-6)
+    with pytest.raises(ValueError, match="units"):
+        CosineClassifier(0)
+
+
+def test_with_input_resizing_feeds_the_tower_at_its_own_size():
+    from siamese_lessons.models import with_input_resizing
+
+    tower = improved_tower((8, 8, 1), filters=(2,), convs_per_block=1, embedding_dim=3, seed=0)
+    big = with_input_resizing(tower, (16, 16, 1))
+    assert big.input_shape == (None, 16, 16, 1) and big.output_shape == (None, 3)
+    # Area resizing of a 16x16 image whose 2x2 blocks are constant gives the 8x8 image of the blocks.
+    small = np.random.default_rng(0).random((2, 8, 8, 1)).astype(np.float32)
+    blocks = np.repeat(np.repeat(small, 2, axis=1), 2, axis=2)
+    np.testing.assert_allclose(big.predict(blocks, verbose=0), tower.predict(small, verbose=0), atol=1e-5)
+    with pytest.raises(ValueError, match="channels"):
+        with_input_resizing(tower, (16, 16, 3))
+
+
+def test_koch_dense_initialisation_and_convs_per_block_are_arguments():
+    w = koch_tower(width=0.25, dense_stddev=0.01, seed=0).get_layer("dense").kernel.numpy()
+    assert abs(w.std() - 0.01) < 0.0005
+    w = koch_tower(width=0.25, seed=0).get_layer("dense").kernel.numpy()
+    assert abs(w.std() - 0.2) < 0.01  # the paper's default
+    with pytest.raises(ValueError, match="dense_stddev"):
+        koch_tower(dense_stddev=0)
+    convs = [layer for layer in improved_tower((16, 16, 1), filters=(4, 4), convs_per_block=3).layers
+             if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 6

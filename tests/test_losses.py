@@ -132,3 +132,31 @@ def test_keras_loss_wrappers_serialise():
     assert clone.margin == 0.3 and type(clone) is BatchHardTripletLoss
     labels, emb = np.array([0, 0, 1, 1]), np.eye(4, dtype=np.float32)
     assert float(loss(labels, emb)) == pytest.approx(ref_batch_hard(labels, emb, 0.3), rel=1e-5)
+
+
+def test_margin_softmax_against_hand_values():
+    from siamese_lessons.losses import MarginSoftmaxLoss, margin_softmax_loss
+
+    cos = np.array([[0.8, 0.6, -0.2]], np.float32)
+    y = np.array([0])
+
+    def ce(logits, k):
+        return np.log(np.sum(np.exp(logits))) - logits[k]
+
+    s = 10.0
+    normface = ce(s * np.array([0.8, 0.6, -0.2]), 0)
+    cosface = ce(s * np.array([0.8 - 0.35, 0.6, -0.2]), 0)
+    arcface = ce(s * np.array([np.cos(np.arccos(0.8) + 0.5), 0.6, -0.2]), 0)
+    assert float(margin_softmax_loss(y, cos, scale=s)) == pytest.approx(normface, rel=1e-5)
+    assert float(margin_softmax_loss(y, cos, scale=s, margin=0.35)) == pytest.approx(cosface, rel=1e-5)
+    assert float(margin_softmax_loss(y, cos, scale=s, margin=0.5, kind="arcface")) == pytest.approx(
+        arcface, rel=1e-5)
+    # (batch, 1) labels and the Keras wrapper give the same; the margin only touches the true class.
+    loss = MarginSoftmaxLoss(scale=s, margin=0.35)
+    assert float(loss(y[:, None], cos)) == pytest.approx(cosface, rel=1e-5)
+    other = ce(s * np.array([0.8, 0.6 - 0.35, -0.2]), 1)
+    assert float(loss(np.array([1]), cos)) == pytest.approx(other, rel=1e-5)
+    with pytest.raises(ValueError, match="sphereface"):
+        MarginSoftmaxLoss(kind="sphereface")
+    with pytest.raises(ValueError, match="scale"):
+        MarginSoftmaxLoss(scale=0)

@@ -61,3 +61,51 @@ def test_pk_batches_group_identities():
     np.testing.assert_array_equal(batches, pk_batches(data, 3, 4, 50, seed=0))
     with pytest.raises(ValueError, match="only 5 identities"):
         pk_batches(data, p=6, k=2, n_batches=1)
+
+
+def _grouped():
+    # Identities 0, 1 in alphabet "a"; 2, 3, 4 in "b"; 5 alone in "c" (four images each).
+    labels = np.repeat(np.arange(6), 4)
+    groups = {"alphabet": np.repeat(np.array(["a", "a", "b", "b", "b", "c"]), 4)}
+    return IdentitySet(images=np.zeros((24, 2, 2), np.uint8), labels=labels,
+                       class_names=[f"c{k}" for k in range(6)], groups=groups)
+
+
+def test_negatives_within_a_group_never_cross_groups_and_reach_every_pair_of_its_classes():
+    from siamese_lessons.pairs import sample_pairs
+
+    data = _grouped()
+    # Within-group negatives possible: 16 in "a" (4 x 4 images) and 48 in "b" (3 class pairs x 16).
+    pairs = sample_pairs(data, 60, seed=0, negatives_within="alphabet")
+    alphabet = data.groups["alphabet"]
+    neg = pairs.pairs[pairs.labels == 0]
+    assert len(neg) == 30
+    assert (alphabet[neg[:, 0]] == alphabet[neg[:, 1]]).all()
+    assert (data.labels[neg[:, 0]] != data.labels[neg[:, 1]]).all()
+    # The lone class of group "c" can only appear in same pairs.
+    assert not np.isin(neg, np.arange(20, 24)).any()
+    # Every class pair of a group is drawn: {0,1} in "a" and {2,3},{2,4},{3,4} in "b".
+    drawn = {tuple(sorted(p)) for p in data.labels[neg].tolist()}
+    assert drawn == {(0, 1), (2, 3), (2, 4), (3, 4)}
+    # Without the option negatives do cross groups.
+    free = sample_pairs(data, 60, seed=0)
+    neg = free.pairs[free.labels == 0]
+    assert (alphabet[neg[:, 0]] != alphabet[neg[:, 1]]).any()
+
+
+def test_negatives_within_rejects_unknown_split_and_singleton_groups():
+    from siamese_lessons.pairs import sample_pairs
+
+    data = _grouped()
+    with pytest.raises(ValueError, match="'script' is not a group.*alphabet"):
+        sample_pairs(data, 10, negatives_within="script")
+    split = dict(data.groups)
+    split["alphabet"] = split["alphabet"].copy()
+    split["alphabet"][1] = "b"  # one image of c0 in another alphabet
+    with pytest.raises(ValueError, match="'c0' has images in more than one 'alphabet'"):
+        sample_pairs(IdentitySet(data.images, data.labels, data.class_names, groups=split), 10,
+                     negatives_within="alphabet")
+    lonely = {"alphabet": np.repeat(np.array(["a", "b", "c", "d", "e", "f"]), 4)}
+    with pytest.raises(ValueError, match="no 'alphabet' group has two identities"):
+        sample_pairs(IdentitySet(data.images, data.labels, data.class_names, groups=lonely), 10,
+                     negatives_within="alphabet")

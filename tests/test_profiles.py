@@ -47,7 +47,6 @@ def test_profiles_are_frozen_and_sizes_consistent():
         QUICK.sweep_grid["filters"] = (1,)
     assert FULL.lfw_image_shape == (250, 250)
     assert QUICK.lfw_image_shape == (62, 62)  # int(0.25 * 250)
-    assert FULL.one_shot_trials == 400
     # The full profile sweeps exactly the LFW seed's one-at-a-time values.
     assert FULL.sweep_grid["learning_rate"] == (6e-3, 6e-4, 6e-5, 6e-6)
     assert FULL.sweep_grid["conv_blocks"] == (2, 3, 4, 5)
