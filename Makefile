@@ -11,17 +11,24 @@ BOOK_FLAGS ?=
 # whole CPU suite under 20 minutes on 2 cores, the committed record used 10.
 BENCH_BUDGET ?= 4
 
+# Where `make test` writes the chapters it executed (a copy: the committed
+# notebooks stay without outputs); `make book-executed` renders that copy.
+EXECUTED ?= _build/executed
+
 # Where a pre-staged copy of the datasets exists (the course's own machines, CI),
 # use a scratch copy of it offline; the loaders write caches next to the data,
-# so the staged folder itself is never touched. Variables already set win.
+# so the staged folder itself is never touched. When SCIKIT_LEARN_DATA is already
+# set (CI sets it to its own scratch copy) nothing is staged or copied.
+ifeq ($(origin SCIKIT_LEARN_DATA),undefined)
 ifneq ($(wildcard $(SHARED_DATA)/scikit_learn_data),)
-export SCIKIT_LEARN_DATA ?= $(abspath $(DATA_DIR))/scikit_learn_data
+export SCIKIT_LEARN_DATA := $(abspath $(DATA_DIR))/scikit_learn_data
 export KERAS_HOME ?= $(abspath $(DATA_DIR))/keras
 export SIAMESE_LESSONS_OFFLINE ?= 1
 STAGE := $(DATA_DIR)/.staged
 endif
+endif
 
-.PHONY: book test lint bench clean
+.PHONY: book book-executed test lint bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +45,21 @@ book: $(BIN)/.installed $(STAGE)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@echo "The book is at $(abspath _build/html/index.html)"
 
+# Unit tests, then every chapter once through nbmake, executed in a copy under
+# $(EXECUTED) so that `make book-executed` can render it without running it again.
 test: $(BIN)/.installed $(STAGE)
 	$(BIN)/ruff check .
-	$(BIN)/pytest tests book --nbmake --nbmake-timeout=600 -p no:cacheprovider
+	rm -rf $(EXECUTED) && mkdir -p $(EXECUTED)
+	cp -r book _config.yml _toc.yml $(EXECUTED)/
+	sed -i 's/^\(  execute_notebooks:\) force .*/\1 "off"           # executed by make test/' $(EXECUTED)/_config.yml
+	grep -q 'execute_notebooks: "off"' $(EXECUTED)/_config.yml
+	$(BIN)/pytest tests $(EXECUTED)/book --nbmake --nbmake-timeout=600 --overwrite -p no:cacheprovider
+
+# The book from the chapters `make test` executed (no second execution); CI uses it.
+book-executed: $(BIN)/.installed
+	test -f $(EXECUTED)/_config.yml || { echo "run make test first: it executes the chapters into $(EXECUTED)" >&2; exit 1; }
+	$(BIN)/jupyter-book build $(EXECUTED) --path-output . $(BOOK_FLAGS)
+	@echo "The book is at $(abspath _build/html/index.html)"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
