@@ -15,8 +15,10 @@ __all__ = [
     "accuracy_standard_error",
     "best_threshold",
     "check_label_direction",
+    "compare_verifiers",
     "embed_images",
     "embedding_one_shot_scores",
+    "embedding_spread",
     "embedding_pair_scores",
     "nearest_neighbour_one_shot",
     "one_shot_accuracy",
@@ -26,6 +28,7 @@ __all__ = [
     "paired_difference",
     "pixel_one_shot_scores",
     "lfw_ten_fold",
+    "margin_table",
     "recall_at_k",
     "roc_auc",
     "subset_accuracies",
@@ -247,6 +250,22 @@ def one_shot_scores(model, trials: OneShotTrials, *, batch_size: int = 256) -> n
     return np.asarray(head.predict([emb[q], emb[c]], batch_size=4096, verbose=0)).reshape(len(trials), -1)
 
 
+def embedding_spread(embedder, images: np.ndarray, *, batch_size: int = 256) -> float:
+    """Mean Euclidean distance between the embeddings of all pairs of ``images``.
+
+    Compare it with the loss's margin: when random faces lie closer together than
+    the margin asks different people to be, the embedding has collapsed (every
+    face maps to nearly the same point) and its scores mean little.
+    """
+    emb = embed_images(embedder, images, batch_size=batch_size).astype(np.float64)
+    if len(emb) < 2 or not np.isfinite(emb).all():
+        raise ValueError("embedding_spread needs at least two images with finite embeddings")
+    sq = (emb ** 2).sum(axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * emb @ emb.T, 0.0)
+    iu = np.triu_indices(len(emb), k=1)
+    return float(np.sqrt(d2[iu]).mean())
+
+
 def embedding_one_shot_scores(embedder, trials: OneShotTrials, *, batch_size: int = 256) -> np.ndarray:
     """``(n_trials, n_way)`` cosine similarity of the query's embedding to each candidate's."""
     used, inverse = np.unique(np.concatenate([trials.queries[:, None], trials.candidates], 1),
@@ -425,3 +444,67 @@ def recall_at_k(embeddings, labels, ks=(1, 5, 10)) -> dict[int, float]:
     if not queries.any():
         raise ValueError("no identity has two items; recall@k is undefined")
     return {int(k): float(match[queries, :k].any(axis=1).mean()) for k in ks}
+
+
+def compare_verifiers(validation_scores, validation_labels, test_scores, test_labels):
+    """Score several verifiers the honest way: each one's threshold is chosen on its own
+    validation scores, then applied once to the test pairs.
+
+    Parameters
+    ----------
+    validation_scores, test_scores : mapping of str to array-like
+        Per method, similarity scores of the validation and of the test pairs
+        (same methods in both).
+    validation_labels, test_labels : array-like
+        1 = same, 0 = different.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Per method: ``threshold``, ``validation accuracy``, ``test accuracy`` (at the
+        validation threshold) and ``test AUC``.
+    correct : dict of str to numpy.ndarray
+        Per method, which test pairs it got right (for :func:`margin_table`).
+    """
+    import pandas as pd
+
+    if set(validation_scores) != set(test_scores):
+        raise ValueError(f"validation and test scores name different methods: {sorted(validation_scores)} "
+                         f"vs {sorted(test_scores)}")
+    rows, correct = {}, {}
+    for name, scores in test_scores.items():
+        threshold, val_acc = best_threshold(validation_scores[name], validation_labels)
+        scores, labels = _check_scores(scores, test_labels)
+        correct[name] = (scores >= threshold) == (labels == 1)
+        rows[name] = {"threshold": threshold, "validation accuracy": val_acc,
+                      "test accuracy": float(correct[name].mean()), "test AUC": roc_auc(scores, labels)[3]}
+    return pd.DataFrame(rows).T, correct
+
+
+def margin_table(results, comparisons):
+    """Margins of models over what they are compared with, on the same items, with the paired
+    standard error of each (see :func:`paired_difference`).
+
+    Parameters
+    ----------
+    results : mapping of str to array-like
+        Per method, per-item results (0/1 correctness or one-shot credit).
+    comparisons : sequence of (str, str)
+        ``(model, versus)`` names from ``results``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, ``versus``, ``margin``, ``standard error``, ``margin / SE``.
+    """
+    import pandas as pd
+
+    rows = []
+    for model, versus in comparisons:
+        missing = {model, versus} - set(results)
+        if missing:
+            raise ValueError(f"no results for {sorted(missing)}; have {sorted(results)}")
+        diff, se = paired_difference(results[model], results[versus])
+        rows.append({"model": model, "versus": versus, "margin": diff, "standard error": se,
+                     "margin / SE": diff / se if se > 0 else float("inf") if diff > 0 else float("nan")})
+    return pd.DataFrame(rows)

@@ -34,6 +34,7 @@ __all__ = [
     "lfw_sweep_run",
     "train_contrastive",
     "train_triplet",
+    "triplet_loss_for",
     "VIEW2_BUDGETS",
     "VIEW2_MODELS",
     "View2Budget",
@@ -323,7 +324,7 @@ def run_lfw_step(
         check_no_identity_leakage(people, test, context="chapter 2, more pairs")
         extra = sample_pairs(people, sampled_pairs, seed=seed)
         # One table: the sampled pairs plus the official validation pairs (re-indexed).
-        fit_set, fit_tr, fit_va = _merge_validation(extra, train, va)
+        fit_set, fit_tr, fit_va = _join_pairs(extra, train.subset(va))
     shape = _input_shape(train.images)
     return train_pair_model(fit_set, fit_tr, fit_va, tower=step.tower, input_shape=shape,
                             tower_kwargs=step.tower_kwargs, optimizer=step.optimizer,
@@ -382,16 +383,16 @@ def _balanced(labels: np.ndarray, n: int, rng) -> np.ndarray:
     return np.sort(np.concatenate([same, diff]))
 
 
-def _merge_validation(extra: PairSet, official: PairSet, val_index) -> tuple[PairSet, np.ndarray, np.ndarray]:
-    offset = len(extra.images)
-    vpairs = official.pairs[val_index] + offset
-    merged = PairSet(images=np.concatenate([extra.images, official.images]),
-                     pairs=np.concatenate([extra.pairs, vpairs]),
-                     labels=np.concatenate([extra.labels, official.labels[val_index]]),
-                     identities=np.concatenate([extra.identities, official.identities]),
-                     paths=np.concatenate([extra.paths, official.paths]), name=extra.name)
-    n = len(extra)
-    return merged, np.arange(n), np.arange(n, n + len(val_index))
+def _join_pairs(first: PairSet, second: PairSet) -> tuple[PairSet, np.ndarray, np.ndarray]:
+    """One pair set holding ``first``'s pairs then ``second``'s (images re-indexed), and the
+    index of each part."""
+    offset = len(first.images)
+    joined = PairSet(images=np.concatenate([first.images, second.images]),
+                     pairs=np.concatenate([first.pairs, second.pairs + offset]),
+                     labels=np.concatenate([first.labels, second.labels]),
+                     identities=np.concatenate([first.identities, second.identities]),
+                     paths=np.concatenate([first.paths, second.paths]), name=first.name)
+    return joined, np.arange(len(first)), np.arange(len(first), len(first) + len(second))
 
 
 def lfw_embedding_data(resize: float | None, *, cache: dict | None = None):
@@ -421,11 +422,13 @@ def lfw_embedding_data(resize: float | None, *, cache: dict | None = None):
 
 
 def face_embedder(input_shape, *, dim: int = 64, seed: int = 0):
-    """The embedding network of chapters 4 and 5: chapter 2's improved tower
-    (filters 32, 64, 128), a ``dim``-number projection and L2 normalisation."""
+    """The embedding network of chapters 4 to 6: a light batch-norm tower (four blocks of
+    one 3x3 convolution, 32-64-128-128 filters, no dropout), a ``dim``-number
+    projection and L2 normalisation."""
     from .models import embedding_model, improved_tower
 
-    tower = improved_tower(input_shape, filters=(32, 64, 128), embedding_dim=128, seed=seed)
+    tower = improved_tower(input_shape, filters=(32, 64, 128, 128), convs_per_block=1, dropout=0.0,
+                           embedding_dim=128, seed=seed)
     return embedding_model(tower, dim=dim, seed=seed)
 
 
@@ -439,6 +442,7 @@ def train_contrastive(
     learning_rate: float = 1e-3,
     embedding_dim: int = 64,
     invert_labels: bool = False,
+    validation: Any = None,
     seed: int = 0,
     verbose: int | str = "auto",
 ):
@@ -448,9 +452,12 @@ def train_contrastive(
     ----------
     train : IdentitySet
     n_pairs : int
-        Pairs sampled (half same, half different); 10 % more are drawn for validation.
+        Pairs sampled (half same, half different).
     invert_labels : bool
         Train with 0 = same (the classic mistake), to show what it does.
+    validation : IdentitySet or None
+        People held out of ``train``: the epoch is chosen on pairs of theirs
+        (``max(32, n_pairs // 10)``). ``None``: on that many more pairs of ``train``.
 
     Returns
     -------
@@ -461,15 +468,21 @@ def train_contrastive(
 
     from .losses import ContrastiveLoss
     from .models import siamese_distance_model
-    from .pairs import sample_pairs
+    from .pairs import check_no_identity_leakage, sample_pairs
     from .training import split_validation
 
     keras.utils.set_random_seed(seed)
     n_val = max(32, n_pairs // 10)
-    pairs = sample_pairs(train, n_pairs + n_val, seed=seed)
+    if validation is None:
+        pairs = sample_pairs(train, n_pairs + n_val, seed=seed)
+        tr, va = split_validation(pairs, n_val, seed=seed)
+    else:
+        check_no_identity_leakage(train, validation.class_names[np.unique(validation.labels)],
+                                  context="contrastive validation people")
+        pairs, tr, va = _join_pairs(sample_pairs(train, n_pairs, seed=seed),
+                                    sample_pairs(validation, n_val, seed=seed + 1))
     if invert_labels:
         pairs = dataclasses.replace(pairs, labels=1 - pairs.labels)
-    tr, va = split_validation(pairs, n_val, seed=seed)
     shape = _input_shape(pairs.images)
     embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
     model = siamese_distance_model(embedder)
@@ -481,6 +494,17 @@ def train_contrastive(
 
 #: Online miners by name.
 MINERS = ("batch_all", "batch_hard", "semi_hard")
+
+
+def triplet_loss_for(mining: str, margin: float = 0.2):
+    """The Keras loss of an online miner by name (one of :data:`MINERS`)."""
+    from .losses import BatchAllTripletLoss, BatchHardTripletLoss, SemiHardTripletLoss
+
+    losses = {"batch_all": BatchAllTripletLoss, "batch_hard": BatchHardTripletLoss,
+              "semi_hard": SemiHardTripletLoss}
+    if mining not in losses:
+        raise ValueError(f"unknown mining {mining!r}; choose one of {list(MINERS)}")
+    return losses[mining](margin=margin)
 
 
 def train_triplet(
@@ -522,13 +546,9 @@ def train_triplet(
     import pandas as pd
 
     from .datasets import identity_batch_dataset
-    from .losses import BatchAllTripletLoss, BatchHardTripletLoss, SemiHardTripletLoss
     from .pairs import pk_batches
 
-    losses = {"batch_all": BatchAllTripletLoss, "batch_hard": BatchHardTripletLoss,
-              "semi_hard": SemiHardTripletLoss}
-    if mining not in losses:
-        raise ValueError(f"unknown mining {mining!r}; choose one of {list(MINERS)}")
+    loss = triplet_loss_for(mining, margin)
     keras.utils.set_random_seed(seed)
     p, k = pk
     n = steps_per_epoch * epochs
@@ -538,7 +558,7 @@ def train_triplet(
         batches = pk_batches(train, p, k, n, seed=seed)
     shape = _input_shape(train.images)
     embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
-    embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses[mining](margin=margin))
+    embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     ds = identity_batch_dataset(train.images, train.labels, batches, seed=seed,
                                 augmentation=FACE_AUGMENTATION)
     hist = embedder.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False,

@@ -29,6 +29,7 @@ __all__ = [
     "ContrastiveLoss",
     "MARGINS",
     "MarginSoftmaxLoss",
+    "SEMI_HARD_FALLBACKS",
     "SemiHardTripletLoss",
     "batch_all_triplet_loss",
     "batch_hard_triplet_loss",
@@ -127,28 +128,46 @@ def batch_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bo
     return ops.sum(loss) / ops.maximum(ops.sum(valid), 1.0)
 
 
-def semi_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bool = False):
-    """FaceNet's semi-hard mining (Schroff et al. 2015), over every positive pair (a, p).
+#: What :func:`semi_hard_triplet_loss` does for a positive pair without a semi-hard negative.
+SEMI_HARD_FALLBACKS = ("none", "farthest")
 
-    The negative is the closest one *farther* than the positive,
-    ``d(a, p) < d(a, n)``; if the anchor has none, its farthest negative is used
-    (as in TensorFlow Addons). Mean over positive pairs of anchors that have a
-    negative.
+
+def semi_hard_triplet_loss(labels, embeddings, margin: float = 0.2, squared: bool = False,
+                           fallback: str = "none"):
+    """Semi-hard mining over every positive pair ``(a, p)`` of the batch.
+
+    ``fallback="none"`` is FaceNet's definition (Schroff et al. 2015): a negative
+    is *semi-hard* when ``d(a, p) < d(a, n) < d(a, p) + margin`` (farther than the
+    positive, yet still inside the margin); each pair uses its closest semi-hard
+    negative, and pairs that have none contribute nothing. The loss is the mean
+    over the pairs that have one (0 when none has).
+
+    ``fallback="farthest"`` is TensorFlow Addons' rule: each pair uses the closest
+    negative farther than the positive, whatever its distance (beyond the margin
+    it gives 0), and when no negative is farther, the anchor's *farthest*
+    negative; the mean is over every positive pair whose anchor has a negative.
     """
+    if fallback not in SEMI_HARD_FALLBACKS:
+        raise ValueError(f"unknown fallback {fallback!r}; choose one of {list(SEMI_HARD_FALLBACKS)}")
     d = pairwise_distances(embeddings, squared)
     positive, negative = _masks(labels)
     neg_f = ops.cast(negative, "float32")
-    big = ops.max(d) + 1.0
+    big = ops.max(d) + margin + 1.0
     d_ap = d[:, :, None]  # [a, p, 1]
     d_an = d[:, None, :]  # [a, 1, n]
-    outside = ops.logical_and(negative[:, None, :], d_an > d_ap)  # semi-hard candidates
-    semi = ops.min(ops.where(outside, ops.broadcast_to(d_an, ops.shape(outside)), big), axis=2)
-    farthest = ops.max(d * neg_f - (1.0 - neg_f), axis=1)[:, None]  # per anchor, -1 if no negative
-    has_outside = ops.any(outside, axis=2)
-    chosen = ops.where(has_outside, semi, ops.broadcast_to(farthest, ops.shape(semi)))
-    has_negative = ops.any(negative, axis=1)[:, None]
-    valid = ops.cast(ops.logical_and(positive, has_negative), "float32")
-    loss = ops.maximum(d - chosen + margin, 0.0) * valid
+    farther = ops.logical_and(negative[:, None, :], d_an > d_ap)
+    if fallback == "none":
+        farther = ops.logical_and(farther, d_an < d_ap + margin)  # the semi-hard band
+    closest = ops.min(ops.where(farther, ops.broadcast_to(d_an, ops.shape(farther)), big), axis=2)
+    has_farther = ops.any(farther, axis=2)
+    if fallback == "none":
+        valid = ops.cast(ops.logical_and(positive, has_farther), "float32")
+        chosen = closest
+    else:
+        farthest = ops.max(d * neg_f - (1.0 - neg_f), axis=1)[:, None]  # per anchor, -1 if no negative
+        chosen = ops.where(has_farther, closest, ops.broadcast_to(farthest, ops.shape(closest)))
+        valid = ops.cast(ops.logical_and(positive, ops.any(negative, axis=1)[:, None]), "float32")
+    loss = ops.maximum(d - ops.where(valid > 0, chosen, d) + margin, 0.0) * valid
     return ops.sum(loss) / ops.maximum(ops.sum(valid), 1.0)
 
 
@@ -199,10 +218,23 @@ class BatchHardTripletLoss(_MinedTripletLoss):
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class SemiHardTripletLoss(_MinedTripletLoss):
-    """Keras loss: ``y_true`` = identity labels, ``y_pred`` = embeddings; semi-hard mining."""
+    """Keras loss: ``y_true`` = identity labels, ``y_pred`` = embeddings; semi-hard mining
+    (FaceNet's band by default, TensorFlow Addons' rule with ``fallback="farthest"``)."""
 
     default_name = "semi_hard_triplet"
-    _fn = staticmethod(semi_hard_triplet_loss)
+
+    def __init__(self, margin: float = 0.2, squared: bool = False, fallback: str = "none",
+                 name: str | None = None, **kwargs):
+        if fallback not in SEMI_HARD_FALLBACKS:
+            raise ValueError(f"unknown fallback {fallback!r}; choose one of {list(SEMI_HARD_FALLBACKS)}")
+        super().__init__(margin=margin, squared=squared, name=name, **kwargs)
+        self.fallback = fallback
+
+    def call(self, y_true, y_pred):
+        return semi_hard_triplet_loss(y_true, y_pred, self.margin, self.squared, self.fallback)
+
+    def get_config(self):
+        return {**super().get_config(), "fallback": self.fallback}
 
 
 #: Kinds of margin accepted by :func:`margin_softmax_loss`.

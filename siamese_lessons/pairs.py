@@ -9,7 +9,13 @@ import numpy as np
 from .data.containers import DIFFERENT, SAME, IdentitySet, PairSet
 from .errors import IdentityLeakageError
 
-__all__ = ["check_no_identity_leakage", "exclude_identities", "pk_batches", "sample_pairs"]
+__all__ = [
+    "check_no_identity_leakage",
+    "exclude_identities",
+    "pk_batches",
+    "sample_pairs",
+    "split_identities",
+]
 
 
 def _people(evaluation: PairSet | Iterable[str]) -> set[str]:
@@ -50,6 +56,37 @@ def exclude_identities(data: IdentitySet, evaluation: PairSet | Iterable[str]) -
     banned = _people(evaluation)
     keep = ~np.isin(data.identities, sorted(banned))
     return data.subset(keep, name=f"{data.name} without {len(banned)} evaluation identities")
+
+
+def split_identities(data: IdentitySet, n_held_out: int, *, seed: int = 0,
+                     min_images: int = 2) -> tuple[IdentitySet, IdentitySet]:
+    """Hold out ``n_held_out`` whole identities: validation people the model never trains on.
+
+    The held-out identities are drawn (seeded) among those with at least
+    ``min_images`` images, so that same-person validation pairs exist; every image
+    of a held-out identity leaves the training part.
+
+    Returns
+    -------
+    training, held_out : IdentitySet
+
+    Raises
+    ------
+    ValueError
+        If fewer than ``n_held_out`` identities have ``min_images`` images, or
+        ``n_held_out`` is not positive.
+    """
+    if n_held_out < 1:
+        raise ValueError(f"n_held_out must be positive, got {n_held_out}")
+    labels, counts = np.unique(np.asarray(data.labels), return_counts=True)
+    eligible = labels[counts >= min_images]
+    if len(eligible) < n_held_out:
+        raise ValueError(f"only {len(eligible)} identities of {data.name!r} have {min_images} or more "
+                         f"images; cannot hold out {n_held_out}")
+    held = np.random.default_rng(seed).choice(eligible, n_held_out, replace=False)
+    mask = np.isin(data.labels, held)
+    return (data.subset(~mask, name=f"{data.name}, training identities"),
+            data.subset(mask, name=f"{data.name}, {n_held_out} held-out identities"))
 
 
 def check_no_identity_leakage(

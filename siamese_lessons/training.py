@@ -20,6 +20,7 @@ __all__ = [
     "TimeLimit",
     "compile_pair_model",
     "fit_pair_model",
+    "fit_identity_slice",
     "fit_slice",
     "split_validation",
 ]
@@ -233,7 +234,26 @@ def fit_pair_model(
                      stopped_by_time=limit.stopped_early)
 
 
-def fit_slice(model, pairs: PairSet, *, steps: int, batch_size: int, every: int = 5) -> pd.DataFrame:
+def _forward(model, inputs, mode: str) -> np.ndarray:
+    """The model's output in ``mode``: ``"inference"`` (``predict``: batch norm uses its moving
+    averages) or ``"training"`` (batch statistics, as the optimiser sees them; the moving
+    averages and any other non-trainable state are put back afterwards)."""
+    if mode == "inference":
+        return np.asarray(model.predict(inputs, verbose=0))
+    state = [np.array(v) for v in model.non_trainable_variables]
+    out = np.asarray(model(inputs, training=True))
+    for variable, value in zip(model.non_trainable_variables, state, strict=True):
+        variable.assign(value)
+    return out
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ("training", "inference"):
+        raise ValueError(f"mode must be 'training' or 'inference', got {mode!r}")
+
+
+def fit_slice(model, pairs: PairSet, *, steps: int, batch_size: int, every: int = 5,
+              output: str = "probability", mode: str = "training") -> pd.DataFrame:
     """Train a compiled pair model on one small slice of pairs and watch it learn.
 
     The quickest check that a configuration can learn at all: a model that cannot
@@ -243,38 +263,107 @@ def fit_slice(model, pairs: PairSet, *, steps: int, batch_size: int, every: int 
     Parameters
     ----------
     model : keras.Model
-        Compiled pair model (sigmoid output, see :func:`compile_pair_model`).
+        Compiled pair model: inputs ``[left, right]``, one output per pair.
     pairs : PairSet
         The slice (all of its pairs are used).
     steps, batch_size : int
         Training steps and pairs per step.
     every : int
         Measure after every ``every`` steps (and before the first).
+    output : {"probability", "distance"}
+        What the model outputs: P(same) (a sigmoid pair model, scored at 0.5) or a
+        distance (lower = same, e.g. a contrastive model).
+    mode : {"training", "inference"}
+        How the slice is measured: with batch statistics, as the optimiser sees it
+        (the question is whether it *can* fit the slice; dropout is active), or as
+        ``predict`` would (batch norm's moving averages lag for many steps).
 
     Returns
     -------
     pandas.DataFrame
-        One row per measurement: ``step``, ``cross_entropy`` (binary cross-entropy
-        of the whole slice, the data term), ``penalty`` (the sum of the weight
-        penalties, the rest of the training loss) and ``accuracy`` (on the slice,
-        at 0.5).
+        One row per measurement: ``step``; ``data_loss``, the compiled loss on the
+        whole slice (binary cross-entropy, contrastive, ...); ``penalty``, the sum of
+        the weight penalties, the rest of the training loss; ``auc``, the slice's
+        ROC AUC; for probabilities also ``accuracy`` at 0.5.
     """
     if steps < 1 or batch_size < 1 or every < 1:
         raise ValueError(f"steps, batch_size and every must be positive, got {steps}, {batch_size}, {every}")
+    if output not in ("probability", "distance"):
+        raise ValueError(f"output must be 'probability' or 'distance', got {output!r}")
+    _check_mode(mode)
+    from .evaluation import roc_auc
+
     left, right, labels = pairs.batch(np.arange(len(pairs)))
     y = labels.astype(np.float32).reshape(-1, 1)
 
     def measure(step: int) -> dict:
-        p = np.clip(np.asarray(model.predict([left, right], verbose=0), dtype=np.float64), 1e-7, 1 - 1e-7)
-        bce = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-        penalty = float(sum(float(np.asarray(loss)) for loss in model.losses))
-        return {"step": step, "cross_entropy": float(bce), "penalty": penalty,
-                "accuracy": float(np.mean((p >= 0.5) == (y == 1)))}
+        pred = _forward(model, [left, right], mode).astype(np.float32).reshape(-1, 1)
+        row = {"step": step, "data_loss": float(np.asarray(model.loss(y, pred))),
+               "penalty": float(sum(float(np.asarray(loss)) for loss in model.losses)),
+               "auc": roc_auc(pred.ravel() if output == "probability" else -pred.ravel(), labels)[3]}
+        if output == "probability":
+            row["accuracy"] = float(np.mean((pred >= 0.5) == (y == 1)))
+        return row
 
     rows = [measure(0)]
     for step in range(1, steps + 1):
         i = np.arange((step - 1) * batch_size, step * batch_size) % len(pairs)
         model.train_on_batch([left[i], right[i]], y[i])
+        if step % every == 0 or step == steps:
+            rows.append(measure(step))
+    return pd.DataFrame(rows)
+
+
+def fit_identity_slice(embedder, images: np.ndarray, labels, *, steps: int, every: int = 5,
+                       mode: str = "training") -> pd.DataFrame:
+    """Train a compiled embedder (a mined loss on identity labels, e.g. a triplet loss) on
+    one small slice of labelled images, the whole slice as every batch; watch it learn.
+
+    Parameters
+    ----------
+    embedder : keras.Model
+        Compiled with a loss that takes identity labels and embeddings.
+    images : numpy.ndarray
+        ``uint8`` ``(n, H, W)`` or ``(n, H, W, C)``: a P x K slice.
+    labels : array-like
+        ``(n,)`` identity of each image.
+    steps, every : int
+        Training steps, and how often to measure (and before the first).
+    mode : {"training", "inference"}
+        As in :func:`fit_slice`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``step``, ``data_loss`` (the compiled loss on the slice), ``penalty`` and
+        ``auc``: ROC AUC of minus the embedding distance over every pair of the slice
+        (same identity = positive).
+    """
+    if steps < 1 or every < 1:
+        raise ValueError(f"steps and every must be positive, got {steps}, {every}")
+    _check_mode(mode)
+    from .evaluation import roc_auc
+
+    x = np.asarray(images)
+    if x.dtype != np.uint8:
+        raise TypeError(f"images must be uint8, got {x.dtype}")
+    x = (x[..., None] if x.ndim == 3 else x).astype(np.float32) / 255.0
+    y = np.asarray(labels).ravel()
+    iu = np.triu_indices(len(y), k=1)
+    same = (y[:, None] == y[None, :])[iu].astype(int)
+    if same.all() or not same.any():
+        raise ValueError("the slice needs at least two identities and one identity with two images")
+
+    def measure(step: int) -> dict:
+        emb = _forward(embedder, x, mode).astype(np.float64)
+        d = np.sqrt(np.maximum(((emb[:, None] - emb[None]) ** 2).sum(-1), 0.0))[iu]
+        return {"step": step, "data_loss": float(np.asarray(embedder.loss(y, emb.astype(np.float32)))),
+                "penalty": float(sum(float(np.asarray(loss)) for loss in embedder.losses)),
+                "auc": roc_auc(-d, same)[3]}
+
+    rows = [measure(0)]
+    for step in range(1, steps + 1):
+        embedder.train_on_batch(x, y)
         if step % every == 0 or step == steps:
             rows.append(measure(step))
     return pd.DataFrame(rows)

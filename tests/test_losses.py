@@ -1,5 +1,6 @@
 """Losses against plain numpy loop references (independent of the vectorised code)."""
 
+import functools
 import itertools
 
 import numpy as np
@@ -44,7 +45,8 @@ def ref_batch_hard(labels, emb, margin, squared=False):
     return sum(out) / max(len(out), 1)
 
 
-def ref_semi_hard(labels, emb, margin, squared=False):
+def ref_semi_hard_tfa(labels, emb, margin, squared=False):
+    """TensorFlow Addons: closest negative farther than the positive, else the farthest negative."""
     out = []
     for a in range(len(labels)):
         neg = [_d(emb[a], emb[n], squared) for n in range(len(labels)) if labels[n] != labels[a]]
@@ -57,6 +59,20 @@ def ref_semi_hard(labels, emb, margin, squared=False):
             farther = [v for v in neg if v > dap]
             dan = min(farther) if farther else max(neg)
             out.append(max(dap - dan + margin, 0.0))
+    return sum(out) / max(len(out), 1)
+
+
+def ref_semi_hard(labels, emb, margin, squared=False):
+    """FaceNet: d(a,p) < d(a,n) < d(a,p) + margin; pairs without such a negative are left out."""
+    out = []
+    for a, p in itertools.permutations(range(len(labels)), 2):
+        if labels[p] != labels[a]:
+            continue
+        dap = _d(emb[a], emb[p], squared)
+        band = [_d(emb[a], emb[n], squared) for n in range(len(labels))
+                if labels[n] != labels[a] and dap < _d(emb[a], emb[n], squared) < dap + margin]
+        if band:
+            out.append(dap - min(band) + margin)
     return sum(out) / max(len(out), 1)
 
 
@@ -101,10 +117,32 @@ def test_pairwise_distances(batch):
 @pytest.mark.parametrize("margin", [0.2, 1.5])
 def test_mined_losses_match_loop_references(batch, margin, squared):
     labels, emb = batch
+    tfa = functools.partial(semi_hard_triplet_loss, fallback="farthest")
+    tfa.__name__ = "semi_hard_tfa"
     for fn, ref in [(batch_all_triplet_loss, ref_batch_all), (batch_hard_triplet_loss, ref_batch_hard),
-                    (semi_hard_triplet_loss, ref_semi_hard)]:
+                    (semi_hard_triplet_loss, ref_semi_hard), (tfa, ref_semi_hard_tfa)]:
         got = float(fn(labels, emb, margin, squared))
         assert got == pytest.approx(ref(labels, emb, margin, squared), rel=1e-4, abs=1e-5), fn.__name__
+
+
+def test_semi_hard_is_facenets_band_and_the_fallback_is_named_separately():
+    # One anchor at 0 with a positive at 1 on a line; negatives at 0.5 (hard), 1.1 (semi-hard), 3 (easy).
+    emb = np.array([[0.0], [1.0], [0.5], [1.1], [3.0]], np.float32)
+    labels = np.array([0, 0, 1, 2, 3])
+    # Anchor 0: band (1, 1.2) holds 1.1 -> 1 - 1.1 + 0.2 = 0.1. Anchor 1 (positive 0, d = 1): negatives
+    # at 0.5, 0.1, 2 -> band (1, 1.2) is empty: left out. Mean over the one pair with a band negative.
+    assert float(semi_hard_triplet_loss(labels, emb, 0.2)) == pytest.approx(0.1, abs=1e-6)
+    # TF Addons: anchor 1 has a negative farther than 1 (at 2): loss 0; the mean is over both pairs.
+    tfa = float(semi_hard_triplet_loss(labels, emb, 0.2, fallback="farthest"))
+    assert tfa == pytest.approx(0.05, abs=1e-6)
+    # Nothing farther than the positive: FaceNet gives 0, TF Addons the farthest negative.
+    near = np.array([[0.0], [1.0], [0.5]], np.float32)
+    lab = np.array([0, 0, 1])
+    assert float(semi_hard_triplet_loss(lab, near, 0.2)) == 0.0
+    # TF Addons: anchor 0: farthest negative 0.5 -> 1 - 0.5 + 0.2 = 0.7; anchor 1: 0.5 -> 0.7.
+    assert float(semi_hard_triplet_loss(lab, near, 0.2, fallback="farthest")) == pytest.approx(0.7, abs=1e-6)
+    with pytest.raises(ValueError, match="fallback"):
+        semi_hard_triplet_loss(lab, near, 0.2, fallback="random")
 
 
 def test_batches_without_valid_triplets_give_zero_not_nan():

@@ -205,8 +205,97 @@ def test_fit_slice_measures_the_data_term_apart_from_the_penalty():
                                                       rel=1e-4)
     left, right, y = ps.batch(np.arange(len(ps)))
     p = np.clip(model.predict([left, right], verbose=0).ravel(), 1e-7, 1 - 1e-7)
-    assert frame["cross_entropy"].iloc[-1] == pytest.approx(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)),
-                                                            rel=1e-4)
+    bce = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert frame["data_loss"].iloc[-1] == pytest.approx(bce, rel=1e-3)
     assert frame["accuracy"].iloc[-1] == np.mean((p >= 0.5) == (y == 1))
+    # AUC by hand: the share of (same, different) pairs ranked right, ties counting one half.
+    same, diff = p[y == 1], p[y == 0]
+    by_hand = np.mean((same[:, None] > diff[None, :]) + 0.5 * (same[:, None] == diff[None, :]))
+    assert frame["auc"].iloc[-1] == pytest.approx(by_hand)
     with pytest.raises(ValueError, match="positive"):
         fit_slice(model, ps, steps=0, batch_size=8)
+    with pytest.raises(ValueError, match="distance"):
+        fit_slice(model, ps, steps=1, batch_size=8, output="logit")
+
+
+def test_compare_verifiers_takes_each_threshold_from_validation_only():
+    from siamese_lessons.evaluation import compare_verifiers
+
+    val_labels = np.array([0, 0, 1, 1])
+    test_labels = np.array([0, 1, 1, 0])
+    # Method "a": validation scores put the best threshold at the midpoint 0.5 of 0.4 and 0.6.
+    val = {"a": np.array([0.1, 0.4, 0.6, 0.9])}
+    test = {"a": np.array([0.45, 0.55, 0.7, 0.5])}
+    table, correct = compare_verifiers(val, val_labels, test, test_labels)
+    assert table.loc["a", "threshold"] == pytest.approx(0.5)
+    # At 0.5 (>= is "same"): 0.45 -> diff (right), 0.55 same (right), 0.7 same (right), 0.5 same (wrong).
+    assert correct["a"].tolist() == [True, True, True, False]
+    assert table.loc["a", "test accuracy"] == 0.75 and table.loc["a", "validation accuracy"] == 1.0
+    # Changing only the test labels never moves the threshold.
+    table2, _ = compare_verifiers(val, val_labels, test, 1 - test_labels)
+    assert table2.loc["a", "threshold"] == table.loc["a", "threshold"]
+    with pytest.raises(ValueError, match="different methods"):
+        compare_verifiers(val, val_labels, {"b": test["a"]}, test_labels)
+
+
+def test_margin_table_against_paired_difference_by_hand():
+    from siamese_lessons.evaluation import margin_table
+
+    frame = margin_table({"m": [1, 1, 0, 1], "b": [0, 1, 0, 0]}, [("m", "b")])
+    row = frame.iloc[0]
+    assert row["margin"] == 0.5 and row["standard error"] == pytest.approx(np.sqrt(1 / 3) / 2)
+    assert row["margin / SE"] == pytest.approx(0.5 / (np.sqrt(1 / 3) / 2))
+    with pytest.raises(ValueError, match="no results"):
+        margin_table({"m": [1, 0]}, [("m", "x")])
+
+
+def test_embedding_spread_against_hand_values():
+    from siamese_lessons.evaluation import embedding_spread
+
+    flat = keras.Sequential([keras.Input((1, 2, 1)), keras.layers.Flatten(), keras.layers.Rescaling(255.0)])
+    images = np.array([[[0, 0]], [[3, 4]], [[0, 4]]], np.uint8)
+    # Distances between (0,0), (3,4), (0,4): 5, 4, 3 -> mean 4.
+    assert embedding_spread(flat, images) == pytest.approx(4.0, rel=1e-5)
+    with pytest.raises(ValueError, match="two images"):
+        embedding_spread(flat, images[:1])
+
+
+def test_fit_identity_slice_measures_loss_and_auc_and_leaves_moving_averages_alone():
+    from siamese_lessons.losses import BatchHardTripletLoss
+    from siamese_lessons.models import embedding_model, improved_tower
+    from siamese_lessons.training import fit_identity_slice
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (8, 8, 8), dtype=np.uint8)
+    labels = np.repeat([0, 1, 2, 3], 2)
+    x = images[..., None].astype(np.float32) / 255.0
+
+    def build():
+        keras.utils.set_random_seed(0)
+        emb = embedding_model(improved_tower((8, 8, 1), filters=(4,), convs_per_block=1, embedding_dim=4,
+                                             seed=0), dim=4, seed=0)
+        emb.compile(optimizer=keras.optimizers.SGD(1e-2), loss=BatchHardTripletLoss(margin=0.2))
+        return emb
+
+    measured, plain = build(), build()
+    e = np.asarray(plain(x, training=True))  # the first measurement, by hand (before any step)
+    plain = build()
+    frame = fit_identity_slice(measured, images, labels, steps=1, every=1)
+    plain.train_on_batch(x, labels)
+    # Measuring in training mode (twice here) left the batch-norm moving averages as one step leaves them.
+    for a, b in zip(measured.non_trainable_variables, plain.non_trainable_variables, strict=True):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-6)
+    # Row 0 is batch-hard's loss of the untrained embeddings, computed here by hand.
+    d = np.sqrt(((e[:, None] - e[None]) ** 2).sum(-1))
+    same = labels[:, None] == labels[None, :]
+    hardest_pos = np.where(same & ~np.eye(8, dtype=bool), d, 0).max(1)
+    hardest_neg = np.where(~same, d, np.inf).min(1)
+    by_hand = np.maximum(hardest_pos - hardest_neg + 0.2, 0).mean()
+    assert frame["step"].tolist() == [0, 1]
+    assert frame["data_loss"].iloc[0] == pytest.approx(by_hand, rel=1e-4, abs=1e-6)
+    iu = np.triu_indices(8, k=1)
+    pos, neg = -d[iu][same[iu]], -d[iu][~same[iu]]  # closer = more alike
+    auc = np.mean((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :]))
+    assert frame["auc"].iloc[0] == pytest.approx(auc)
+    with pytest.raises(ValueError, match="two identities"):
+        fit_identity_slice(measured, images[:2], [0, 0], steps=1)

@@ -1,0 +1,95 @@
+"""Chapter 4: an embedding trained with the contrastive loss on LFW pairs.
+
+The chapter's embedder (:func:`~siamese_lessons.experiments.face_embedder`) trains
+on pairs of the training people, keeps the epoch with the lowest loss on pairs of
+the validation people, and is scored on DevTest with a threshold chosen on those
+validation pairs, against its untrained twin and LBP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from ..experiments import face_embedder, train_contrastive
+from ..losses import ContrastiveLoss
+from ..models import siamese_distance_model
+from ..pairs import sample_pairs
+from ..profiles import Profile, get_profile
+from ..training import fit_slice
+from .faces import FaceData
+
+__all__ = ["SIZES", "ContrastiveRun", "learning_check", "sizes", "train"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ContrastiveRun:
+    """How chapter 4's embedder trains.
+
+    Attributes
+    ----------
+    pairs : int
+        Training pairs sampled from the training people (half same).
+    epochs, batch_size : int
+    margin : float
+        Contrastive margin (embeddings are on the unit sphere: distances in [0, 2]).
+    learning_rate : float
+        Adam's.
+    embedding_dim : int
+    """
+
+    pairs: int
+    epochs: int
+    batch_size: int
+    margin: float = 1.0
+    learning_rate: float = 1e-3
+    embedding_dim: int = 64
+
+    def __post_init__(self) -> None:
+        for field in ("pairs", "epochs", "batch_size", "embedding_dim"):
+            if int(getattr(self, field)) < 1:
+                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+        if not 0 < self.margin <= 2:
+            raise ValueError(f"margin must be in (0, 2] for unit-length embeddings, got {self.margin}")
+
+
+#: Chapter 4's sizes by profile name.
+SIZES: Mapping[str, ContrastiveRun] = MappingProxyType({
+    "quick": ContrastiveRun(pairs=6_000, epochs=2, batch_size=64),
+    "full": ContrastiveRun(pairs=100_000, epochs=10, batch_size=128),
+})
+
+
+def sizes(profile: Profile | str | None = None) -> ContrastiveRun:
+    """Chapter 4's run for ``profile`` (a Profile, its name, or ``None`` for the active one)."""
+    return SIZES[profile.name if isinstance(profile, Profile) else get_profile(profile).name]
+
+
+def train(data: FaceData, run: ContrastiveRun, *, invert_labels: bool = False, seed: int = 0,
+          verbose: int | str = "auto"):
+    """Train the chapter's embedder on ``data.train``, choosing the epoch on ``data.validation``.
+
+    Returns
+    -------
+    embedder : keras.Model
+    fit : FitResult
+    """
+    return train_contrastive(data.train, n_pairs=run.pairs, epochs=run.epochs, batch_size=run.batch_size,
+                             margin=run.margin, learning_rate=run.learning_rate,
+                             embedding_dim=run.embedding_dim, invert_labels=invert_labels,
+                             validation=data.validation, seed=seed, verbose=verbose)
+
+
+def learning_check(people, run: ContrastiveRun, *, pairs: int = 64, steps: int = 40, batch_size: int = 16,
+                   seed: int = 0):
+    """Train ``run``'s embedder and loss on ``pairs`` pairs of ``people`` for ``steps``
+    steps; see :func:`~siamese_lessons.training.fit_slice` (distances: lower = same)."""
+    import keras
+
+    slice_pairs = sample_pairs(people, pairs, seed=seed)
+    keras.utils.set_random_seed(seed)
+    model = siamese_distance_model(face_embedder((*slice_pairs.image_shape, 1), dim=run.embedding_dim,
+                                                 seed=seed))
+    model.compile(optimizer=keras.optimizers.Adam(run.learning_rate), loss=ContrastiveLoss(margin=run.margin))
+    return fit_slice(model, slice_pairs, steps=steps, batch_size=batch_size, output="distance")

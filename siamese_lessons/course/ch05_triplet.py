@@ -1,0 +1,101 @@
+"""Chapter 5: triplet losses mined online inside P x K batches.
+
+The chapter's embedder (:func:`~siamese_lessons.experiments.face_embedder`) trains
+with each miner on P x K batches of the training people; the model a figure shows
+is the one with the best accuracy on pairs of the validation people, and every
+model is scored on DevTest with its own validation threshold, against its
+untrained twin and LBP, with the collapse rule of
+:func:`~siamese_lessons.course.faces.is_collapsed`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from ..experiments import MINERS, face_embedder, train_triplet
+from ..pairs import pk_batches
+from ..profiles import Profile, get_profile
+from ..training import fit_identity_slice
+from .faces import FaceData
+
+__all__ = ["MINERS", "SIZES", "TripletRun", "learning_check", "sizes", "train"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TripletRun:
+    """How chapter 5's embedder trains.
+
+    Attributes
+    ----------
+    pk : (int, int)
+        People per batch and images per person.
+    steps_per_epoch, epochs : int
+        Batches per epoch (each freshly drawn) and epochs.
+    margin : float
+    learning_rate : float
+    embedding_dim : int
+    """
+
+    pk: tuple[int, int]
+    steps_per_epoch: int
+    epochs: int
+    margin: float = 0.2
+    learning_rate: float = 1e-3
+    embedding_dim: int = 64
+
+    def __post_init__(self) -> None:
+        p, k = self.pk
+        if p < 2 or k < 2:
+            raise ValueError(f"a P x K batch needs P >= 2 people and K >= 2 images each, got {self.pk}")
+        for field in ("steps_per_epoch", "epochs", "embedding_dim"):
+            if int(getattr(self, field)) < 1:
+                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+
+    @property
+    def steps(self) -> int:
+        """Training steps in all."""
+        return self.steps_per_epoch * self.epochs
+
+
+#: Chapter 5's sizes by profile name.
+SIZES: Mapping[str, TripletRun] = MappingProxyType({
+    "quick": TripletRun(pk=(16, 4), steps_per_epoch=50, epochs=4),
+    "full": TripletRun(pk=(32, 4), steps_per_epoch=500, epochs=20),
+})
+
+
+def sizes(profile: Profile | str | None = None) -> TripletRun:
+    """Chapter 5's run for ``profile`` (a Profile, its name, or ``None`` for the active one)."""
+    return SIZES[profile.name if isinstance(profile, Profile) else get_profile(profile).name]
+
+
+def train(data: FaceData, run: TripletRun, mining: str, *, random_batches: bool = False, seed: int = 0,
+          verbose: int | str = "auto"):
+    """Train the chapter's embedder on ``data.train`` with ``mining`` (one of :data:`MINERS`).
+
+    Returns
+    -------
+    embedder : keras.Model
+    history : pandas.DataFrame
+    """
+    return train_triplet(data.train, mining=mining, pk=run.pk, steps_per_epoch=run.steps_per_epoch,
+                         epochs=run.epochs, margin=run.margin, learning_rate=run.learning_rate,
+                         embedding_dim=run.embedding_dim, random_batches=random_batches, seed=seed,
+                         verbose=verbose)
+
+
+def learning_check(people, run: TripletRun, mining: str = "semi_hard", *, steps: int = 30, seed: int = 0):
+    """Train ``run``'s embedder with ``mining`` on one P x K slice of ``people`` for
+    ``steps`` steps; see :func:`~siamese_lessons.training.fit_identity_slice`."""
+    import keras
+
+    from ..experiments import triplet_loss_for
+
+    index = pk_batches(people, *run.pk, 1, seed=seed)[0]
+    keras.utils.set_random_seed(seed)
+    embedder = face_embedder((*people.images.shape[1:3], 1), dim=run.embedding_dim, seed=seed)
+    embedder.compile(optimizer=keras.optimizers.Adam(run.learning_rate),
+                     loss=triplet_loss_for(mining, run.margin))
+    return fit_identity_slice(embedder, people.images[index], people.labels[index], steps=steps)

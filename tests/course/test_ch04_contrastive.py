@@ -1,0 +1,26 @@
+"""Chapter 4's course module: sizes, and that its full-profile configuration learns."""
+
+import dataclasses
+
+import pytest
+
+from siamese_lessons.course import ch04_contrastive as ch04
+from siamese_lessons.experiments import lfw_embedding_data
+
+
+@pytest.mark.data
+def test_full_profile_configuration_learns_a_slice(lfw_data_home):
+    people, _ = lfw_embedding_data(0.5)
+    frame = ch04.learning_check(people, ch04.SIZES["full"], steps=30)
+    first, last = frame.iloc[0], frame.iloc[-1]
+    assert last["data_loss"] <= 0.5 * first["data_loss"], frame
+    assert last["auc"] >= 0.95 > first["auc"], frame
+
+
+def test_sizes_by_profile_and_validation():
+    assert ch04.sizes("quick") is ch04.SIZES["quick"]
+    assert ch04.SIZES["full"].pairs > ch04.SIZES["quick"].pairs
+    with pytest.raises(ValueError, match="margin"):
+        dataclasses.replace(ch04.SIZES["quick"], margin=2.5)
+    with pytest.raises(ValueError, match="pairs"):
+        dataclasses.replace(ch04.SIZES["quick"], pairs=0)
