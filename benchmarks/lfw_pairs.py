@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
     from siamese_lessons.experiments import LFW_STEPS, run_lfw_step
-    from siamese_lessons.results import command_line, format_table, hardware, write_result
+    from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
     names = [s.name for s in LFW_STEPS]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(format_table(rows))
     result = {
         "benchmark": "lfw_pairs",
-        "profile": profile.name,
+        **profile_label(profile.name, {"resize": args.resize if resize != profile.lfw_resize else None,
+                                       "epochs": args.epochs if epochs != profile.epochs else None,
+                                       "sampled_pairs": args.sampled_pairs}),
         "hardware": hardware(),
         "command": command_line("benchmarks/lfw_pairs.py", argv),
         "epochs": epochs,

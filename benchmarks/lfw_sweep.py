@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
     from siamese_lessons.experiments import lfw_sweep_run, lfw_view1
-    from siamese_lessons.results import command_line, hardware, write_result
+    from siamese_lessons.results import command_line, hardware, profile_label, write_result
     from siamese_lessons.sweeps import one_at_a_time_configs, run_sweep, summarize_sweep
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(summary.round(3).to_string())
     result = {
         "benchmark": "lfw_sweep",
-        "profile": profile.name,
+        **profile_label(profile.name, {"resize": args.resize if resize != profile.lfw_resize else None,
+                                       "epochs": args.epochs if epochs != profile.epochs else None,
+                                       "seeds": args.seeds if seeds != list(profile.seeds) else None}),
         "hardware": hardware(),
         "command": command_line("benchmarks/lfw_sweep.py", argv),
         "image_side": shape[0],

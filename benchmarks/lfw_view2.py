@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
     from siamese_lessons._tf import backend_name
     from siamese_lessons.data import LFW_CLASSIC_CROP, load_lfw_pairs, load_lfw_people
+    from siamese_lessons.data._common import output_shape
     from siamese_lessons.experiments import VIEW2_BUDGETS, VIEW2_MODELS, run_view2
-    from siamese_lessons.results import command_line, format_table, hardware, write_result
+    from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=None, help="quick, full or auto (default: the environment's)")
@@ -106,11 +107,21 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{profile.describe()}; View 2 {len(view2)} pairs, {len(people)} people images of "
           f"{people.images.shape[1:]}; budget {budget}", flush=True)
     results = run_view2(view2, people, args.models, budget, verbose=args.verbose)
+    expected = output_shape((250, 250), LFW_CLASSIC_CROP, profile.face_crop_resize)
+    default_budget = VIEW2_BUDGETS[profile.name]
+    label = profile_label(profile.name, {
+        "image_shape": None if tuple(people.images.shape[1:3]) == expected
+        else list(people.images.shape[1:3]),
+        "folds": args.folds if args.folds < 10 else None,
+        **{f"budget.{k}": (v if v != getattr(default_budget, k) else None) for k, v in vars(budget).items()}})
 
     out = Path(args.out)
     record = {} if (args.fresh or not out.exists()) else json.loads(out.read_text(encoding="utf-8"))
-    if record and record.get("profile") != profile.name:
-        raise ValueError(f"{out} holds a {record.get('profile')!r} record; pass --fresh to replace it")
+    same_kind = (record.get("profile"), record.get("overrides", {})) == (label["profile"], label["overrides"])
+    if record and not same_kind:
+        raise ValueError(f"{out} holds a {record.get('profile')!r} record with overrides "
+                         f"{record.get('overrides', {})}, this run is {label['profile']!r} with "
+                         f"{label['overrides']}; pass --fresh to replace it")
     machine, command = hardware(), command_line("benchmarks/lfw_view2.py", argv)
     budget_fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(budget).items()}
     models = dict(record.get("models", {}))
@@ -134,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
         }
     record.update({
         "benchmark": "lfw_view2",
-        "profile": profile.name,
+        **label,
         "image_shape": list(people.images.shape[1:]),
         "folds": int(len(np.unique(view2.folds))),
         "hardware": machine,

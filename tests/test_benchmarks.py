@@ -52,7 +52,8 @@ def test_lfw_pairs_smoke(lfw_data_home, tmp_path):
     for key in ("test_accuracy", "test_auc", "best_test_accuracy_over_epochs", "history", "train_seconds"):
         assert key in seed
     assert seed["best_test_accuracy_over_epochs"] >= min(seed["history"]["test_accuracy"])
-    assert "hardware" in result and result["profile"] == "quick"
+    assert "hardware" in result and result["profile"] == "reduced" and result["base_profile"] == "quick"
+    assert result["overrides"] == {"resize": 0.2, "epochs": 1, "sampled_pairs": 200}
 
 
 @pytest.mark.data
@@ -78,6 +79,8 @@ def test_lfw_sweep_smoke(lfw_data_home, tmp_path):
     assert result["image_side"] == 25 and result["seeds"] == [0]
     assert result["summary"][0]["param"] == "base"
     assert len(result["runs"]) + len(result["not_run"]) == 8  # 1 base + 7 varied settings, one seed
+    assert result["profile"] == "reduced"
+    assert result["overrides"] == {"resize": 0.1, "epochs": 1, "seeds": [0]}
 
 
 def test_summarize_lists_every_record():
@@ -96,6 +99,8 @@ def test_lfw_view2_smoke_and_exported_arrays_give_the_same_result(lfw_data_home,
     for key in ("accuracy_mean", "accuracy_std", "auc", "eer", "tar_at_far_1e-3", "fold_accuracies"):
         assert key in direct["models"]["triplet"]
     assert direct["models"]["triplet"]["budget"]["pk"] == [4, 2]
+    assert direct["profile"] == "reduced" and direct["overrides"] == {
+        "image_shape": [25, 18], "folds": 2, "budget.pk": [4, 2], "budget.steps_per_epoch": 3}
     arrays = tmp_path / "lfw.npz"
     export = subprocess.run([sys.executable, str(ROOT / "benchmarks/lfw_view2.py"), "--resize", "0.2",
                              "--export-arrays", str(arrays)], capture_output=True, text=True, cwd=ROOT)
@@ -108,6 +113,8 @@ def test_lfw_view2_smoke_and_exported_arrays_give_the_same_result(lfw_data_home,
 def test_committed_lfw_view2_record_has_every_model_and_field():
     record = json.loads((ROOT / "benchmarks/results/lfw_view2.json").read_text())
     assert {"profile", "hardware", "command"} <= set(record)
+    # A record is "full" only when no size was overridden (this one ran at 62x47, not 125x94).
+    assert record["profile"] == "reduced" and record["overrides"] == {"image_shape": [62, 47]}
     assert set(record["models"]) == {"eigenfaces", "lbp", "pair", "contrastive", "triplet"}
     for m in record["models"].values():
         assert len(m["fold_accuracies"]) == 10

@@ -197,7 +197,8 @@ def test_fit_slice_measures_the_data_term_apart_from_the_penalty():
     model = siamese_pair_model(lfw_seed_tower((8, 8, 1), conv_blocks=1, filters=4, dense_units=8, l2=0.5,
                                               seed=0), seed=0)
     compile_pair_model(model, learning_rate=1e-2)
-    frame = fit_slice(model, ps, steps=30, batch_size=8, every=10)
+    # "inference" measures as predict does (this tower has dropout, which training mode would sample).
+    frame = fit_slice(model, ps, steps=30, batch_size=8, every=10, mode="inference")
     assert frame["step"].tolist() == [0, 10, 20, 30]
     # The penalty is what the regularisers add: 0.5 * sum of squared kernels, checked by hand.
     kernels = [layer.kernel.numpy() for layer in model.get_layer("tower").layers if hasattr(layer, "kernel")]
@@ -278,7 +279,7 @@ def test_fit_identity_slice_measures_loss_and_auc_and_leaves_moving_averages_alo
         return emb
 
     measured, plain = build(), build()
-    e = np.asarray(plain(x, training=True))  # the first measurement, by hand (before any step)
+    e = np.asarray(plain(x, training=True)).astype(np.float64)  # the first measurement, by hand
     plain = build()
     frame = fit_identity_slice(measured, images, labels, steps=1, every=1)
     plain.train_on_batch(x, labels)
