@@ -49,7 +49,8 @@ def _train(args: argparse.Namespace) -> int:
     config = ScaleConfig(loss=args.loss, tower=args.tower, tower_kwargs=tower_kwargs,
                          embedding_dim=args.embedding_dim, image_size=tuple(args.image_size),
                          channels=args.channels, batch_size=args.batch_size, k=args.k, steps=args.steps,
-                         learning_rate=args.learning_rate, margin=args.margin, augment=not args.no_augment,
+                         learning_rate=args.learning_rate, margin=args.margin, mining=args.mining,
+                         augment=not args.no_augment,
                          pairs_per_kind=args.pairs, num_shards=args.shards, strategy=args.strategy,
                          precision=args.precision, xla=args.xla, checkpoint_every=args.checkpoint_every,
                          log_every=args.log_every, seed=args.seed)
@@ -98,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.set_defaults(run=_make_pairs)
 
     from .distributed import PRECISIONS, STRATEGIES
-    from .scale import LOSSES, TOWER_NAMES
+    from .scale import LOSSES, MINING, TOWER_NAMES
 
     tr = commands.add_parser(
         "train",
@@ -114,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out-dir", required=True, help="run folder (created; reused to resume)")
     tr.add_argument("--loss", choices=LOSSES, default="triplet",
                     help="binary: sigmoid pair model (the seed's); contrastive: distance model; triplet: "
-                         "batch-hard mining on P x K batches (default)")
+                         "online mining on P x K batches (default)")
     tr.add_argument("--tower", choices=TOWER_NAMES, default="improved")
     tr.add_argument("--filters", type=_positive_int, nargs="+",
                     help="filters per block of the improved tower")
@@ -127,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--steps", type=_positive_int, required=True, help="optimizer steps of the whole run")
     tr.add_argument("--learning-rate", type=float, default=1e-3, help="Adam, cosine-decayed over --steps")
     tr.add_argument("--margin", type=float, default=0.2)
+    tr.add_argument("--mining", choices=MINING, default="semi_hard",
+                    help="triplet miner: FaceNet's semi-hard (default), batch_all or batch_hard")
     tr.add_argument("--no-augment", action="store_true", help="no flips or affine distortion")
     tr.add_argument("--pairs", type=_positive_int, default=100_000,
                     help="positive (and negative) pairs to write for the pair losses")

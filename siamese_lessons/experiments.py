@@ -27,6 +27,7 @@ __all__ = [
     "LFW_STEPS",
     "LFWStep",
     "PairExperiment",
+    "build_pair_model",
     "FACE_AUGMENTATION",
     "MINERS",
     "face_embedder",
@@ -121,6 +122,22 @@ def score_pair_model(
     return threshold, metrics, tscores
 
 
+def build_pair_model(tower: str, input_shape, *, tower_kwargs: Mapping[str, Any] | None = None,
+                     distance: str = "l1", optimizer: str = "adam", learning_rate: float = 6e-5,
+                     seed: int = 0):
+    """A compiled, untrained pair model: ``tower`` (a name from
+    :data:`~siamese_lessons.models.TOWERS`) with ``tower_kwargs``, ``distance`` and a
+    sigmoid head. Built twice with the same seed it has the same weights, which is
+    how a trained model's *untrained twin* is made."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    net = build_tower(tower, input_shape, seed=seed, **dict(tower_kwargs or {}))
+    model = siamese_pair_model(net, distance=distance, seed=seed)
+    compile_pair_model(model, optimizer=optimizer, learning_rate=learning_rate)
+    return model
+
+
 def train_pair_model(
     train: PairSet,
     train_index,
@@ -165,12 +182,8 @@ def train_pair_model(
     -------
     PairExperiment
     """
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    net = build_tower(tower, input_shape, seed=seed, **dict(tower_kwargs or {}))
-    model = siamese_pair_model(net, distance=distance, seed=seed)
-    compile_pair_model(model, optimizer=optimizer, learning_rate=learning_rate)
+    model = build_pair_model(tower, input_shape, tower_kwargs=tower_kwargs, distance=distance,
+                             optimizer=optimizer, learning_rate=learning_rate, seed=seed)
     extra = {"test": test} if (track_test and test is not None) else None
     fit = fit_pair_model(model, train, train_index, validation_index, epochs=epochs, batch_size=batch_size,
                          augmentation=augmentation, seed=seed, max_seconds=max_seconds, extra_eval=extra,
@@ -239,7 +252,7 @@ class LFWStep:
     name: str
     what: str
     tower: str
-    tower_kwargs: dict
+    tower_kwargs: Mapping[str, Any]
     optimizer: str = "adam"
     learning_rate: float = 6e-5
     augmentation: Augmentation | None = None
@@ -251,6 +264,9 @@ class LFWStep:
 FACE_AUGMENTATION = Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05), translation=4.0, flip=True,
                                  p=0.5)
 _SEED_TOWER = {"conv_blocks": 2, "filters": 64, "kernel_size": 3, "dropout": 0.5, "dense_units": 1024}
+#: The improved rungs' tower: four blocks of one 3x3 convolution with batch norm, global average pooling.
+_LIGHT_TOWER = MappingProxyType({"filters": (32, 64, 128, 128), "convs_per_block": 1, "dropout": 0.0,
+                                 "embedding_dim": 128})
 
 #: Chapter 2's ladder: the seed, then one change at a time.
 LFW_STEPS = (
@@ -259,14 +275,14 @@ LFW_STEPS = (
     LFWStep("+augmentation", "random flips, small rotations, zooms and shifts of the training images",
             "lfw_seed", _SEED_TOWER, augmentation=FACE_AUGMENTATION),
     LFWStep("improved tower", "batch norm, pooling and global average pooling instead of a 238k-input "
-            "dense layer; Adam 1e-3", "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128},
+            "dense layer; Adam 1e-3", "improved", _LIGHT_TOWER,
             learning_rate=1e-3, augmentation=FACE_AUGMENTATION),
     LFWStep("half resolution", "the improved tower on images of half the side",
-            "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128}, learning_rate=1e-3,
+            "improved", _LIGHT_TOWER, learning_rate=1e-3,
             augmentation=FACE_AUGMENTATION, resolution_factor=0.5),
     LFWStep("more pairs", "pairs sampled from all images of the pairsDevTrain people "
             "(identity-unrestricted), not only the 2,145 official ones",
-            "improved", {"filters": (32, 64, 128, 256), "embedding_dim": 128}, learning_rate=1e-3,
+            "improved", _LIGHT_TOWER, learning_rate=1e-3,
             augmentation=FACE_AUGMENTATION, resolution_factor=0.5, sampled_pairs=True),
 )
 

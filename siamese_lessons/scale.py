@@ -7,7 +7,7 @@ MS-Celeb-1M format) or a folder of identity folders and
 2. sets the precision policy;
 3. prepares streamed data once, in the output folder: the seed's two pair
    files for the pair losses (``binary``: sigmoid pair model, ``contrastive``),
-   identity TFRecord shards for ``triplet`` (batch-hard mining on P x K batches);
+   identity TFRecord shards for ``triplet`` (online mining on P x K batches);
 4. trains with :func:`~siamese_lessons.distributed.train_steps`, resuming from
    ``<out>/checkpoints`` when it exists;
 5. saves the model (``model.keras``) and the embedding model
@@ -37,11 +37,22 @@ from .distributed import (
     worker_info,
 )
 
-__all__ = ["LOSSES", "PROFILE_CONFIGS", "PROFILE_IDENTITIES", "TOWER_NAMES", "ScaleConfig", "ScaleRun",
-           "read_source", "train"]
+__all__ = [
+    "LOSSES",
+    "MINING",
+    "PROFILE_CONFIGS",
+    "PROFILE_IDENTITIES",
+    "TOWER_NAMES",
+    "ScaleConfig",
+    "ScaleRun",
+    "read_source",
+    "train",
+]
 
 #: Training objectives :func:`train` supports.
 LOSSES = ("binary", "contrastive", "triplet")
+#: Online miners of the triplet loss (see :func:`siamese_lessons.experiments.triplet_loss_for`).
+MINING = ("semi_hard", "batch_all", "batch_hard")
 #: The towers of :data:`siamese_lessons.models.TOWERS` (listed here so ``--help`` needs no Keras).
 TOWER_NAMES = ("improved", "koch", "lfw_seed", "vgg")
 
@@ -70,6 +81,9 @@ class ScaleConfig:
         Adam's, with cosine decay to zero over ``steps``.
     margin : float
         Contrastive / triplet margin.
+    mining : {"semi_hard", "batch_all", "batch_hard"}
+        Online miner of the triplet loss (FaceNet's semi-hard by default; batch-hard
+        learns fastest on clean data but can collapse early, see chapter 5).
     augment : bool
         Horizontal flips and mild affine distortion of training images.
     pairs_per_kind : int
@@ -96,6 +110,7 @@ class ScaleConfig:
     steps: int = 1000
     learning_rate: float = 1e-3
     margin: float = 0.2
+    mining: str = "semi_hard"
     augment: bool = True
     pairs_per_kind: int = 100_000
     num_shards: int = 16
@@ -117,6 +132,8 @@ class ScaleConfig:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {list(STRATEGIES)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {list(PRECISIONS)}")
+        if self.mining not in MINING:
+            raise ValueError(f"unknown mining {self.mining!r}; choose one of {list(MINING)}")
         for name in ("embedding_dim", "batch_size", "steps", "checkpoint_every", "log_every",
                      "pairs_per_kind", "num_shards"):
             if int(getattr(self, name)) < 1:
@@ -206,7 +223,8 @@ def _augmentation(config: ScaleConfig) -> Augmentation | None:
 
 def _builder(config: ScaleConfig):
     keras = _keras()
-    from .losses import BatchHardTripletLoss, ContrastiveLoss
+    from .experiments import triplet_loss_for
+    from .losses import ContrastiveLoss
     from .models import build_tower, embedding_model, siamese_distance_model, siamese_pair_model
 
     def build():
@@ -222,7 +240,7 @@ def _builder(config: ScaleConfig):
         embedder = embedding_model(tower, dim=config.embedding_dim, seed=config.seed)
         if config.loss == "contrastive":
             return siamese_distance_model(embedder), ContrastiveLoss(config.margin), optimizer
-        return embedder, BatchHardTripletLoss(config.margin), optimizer
+        return embedder, triplet_loss_for(config.mining, config.margin), optimizer
 
     return build
 

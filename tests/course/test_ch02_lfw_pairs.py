@@ -1,0 +1,38 @@
+"""Chapter 2's course module: sizes, the untrained twin, baselines, and that its best
+configuration learns."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from siamese_lessons.course import ch02_lfw_pairs as ch02
+from siamese_lessons.experiments import LFW_STEPS
+
+
+@pytest.mark.data
+def test_full_profile_configuration_of_the_chosen_rung_learns_a_slice(lfw_data_home):
+    more_pairs = LFW_STEPS[-1]
+    assert ch02.step_image_shape(more_pairs, ch02.SIZES["full"]) == (125, 125, 1)  # half of 250x250
+    frame = ch02.learning_check(more_pairs, ch02.SIZES["full"], steps=30)
+    first, last = frame.iloc[0], frame.iloc[-1]
+    assert last["data_loss"] <= 0.5 * first["data_loss"] and last["accuracy"] >= 0.9, frame
+
+
+def test_sizes_and_shapes():
+    assert ch02.sizes("full").resize is None and ch02.sizes("full").epochs == 30
+    assert ch02.step_image_shape(LFW_STEPS[0], ch02.SIZES["quick"]) == (62, 62, 1)  # int(0.25 * 250)
+    assert ch02.step_image_shape(LFW_STEPS[-1], ch02.SIZES["quick"]) == (31, 31, 1)
+    assert ch02.validation_pairs() == 55
+    with pytest.raises(ValueError, match="resize"):
+        dataclasses.replace(ch02.SIZES["quick"], resize=1.5)
+
+
+def test_untrained_twin_has_the_initial_weights_of_the_trained_run():
+    step = dataclasses.replace(LFW_STEPS[-1], tower_kwargs={"filters": (4,), "convs_per_block": 1,
+                                                            "dropout": 0.0, "embedding_dim": 4})
+    run = dataclasses.replace(ch02.SIZES["quick"], resize=0.1)
+    a, b = ch02.untrained_twin(step, run, seed=5), ch02.untrained_twin(step, run, seed=5)
+    assert a.input_shape[0] == (None, 12, 12, 1)  # int(0.05 * 250)
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
