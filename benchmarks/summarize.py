@@ -87,11 +87,18 @@ def figures(name: str, r: dict) -> str:
     return json.dumps({k: v for k, v in r.items() if not isinstance(v, (dict, list))})[:300]
 
 
+def profile_cell(r: dict) -> str:
+    """The record's profile, with the sizes it overrode: ``reduced (epochs=10)``."""
+    overrides = r.get("overrides") or {}
+    extra = ", ".join(f"{k}={v}" for k, v in overrides.items())
+    return f"{r.get('profile', '-')} ({extra})" if extra else r.get("profile", "-")
+
+
 def main() -> str:
     lines = ["| record | figures | profile | hardware | command |", "| --- | --- | --- | --- | --- |"]
     for path in sorted((HERE / "results").glob("*.json")):
         r = json.loads(path.read_text())
-        lines.append(f"| `results/{path.name}` | {figures(path.stem, r)} | {r.get('profile', '-')} | "
+        lines.append(f"| `results/{path.name}` | {figures(path.stem, r)} | {profile_cell(r)} | "
                      f"{r['hardware']} | `{r['command']}` |")
     text = "\n".join(lines)
     print(text)

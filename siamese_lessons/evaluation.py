@@ -25,6 +25,7 @@ __all__ = [
     "one_shot_credit",
     "one_shot_scores",
     "pair_scores",
+    "paired_auc_difference",
     "paired_difference",
     "pixel_one_shot_scores",
     "lfw_ten_fold",
@@ -508,3 +509,32 @@ def margin_table(results, comparisons):
         rows.append({"model": model, "versus": versus, "margin": diff, "standard error": se,
                      "margin / SE": diff / se if se > 0 else float("inf") if diff > 0 else float("nan")})
     return pd.DataFrame(rows)
+
+
+def paired_auc_difference(scores_a, scores_b, labels, *, n_boot: int = 1000,
+                          seed: int = 0) -> tuple[float, float]:
+    """ROC AUC of ``scores_a`` minus that of ``scores_b`` on the same pairs, and the
+    bootstrap standard error of that difference.
+
+    Each bootstrap draw resamples the pairs with replacement (the same pairs for both
+    methods, so their correlation is kept) and recomputes both AUCs; the standard
+    error is the standard deviation of the ``n_boot`` differences.
+
+    Returns
+    -------
+    difference, standard_error : float
+    """
+    a, labels = _check_scores(scores_a, labels)
+    b, _ = _check_scores(scores_b, labels)
+    if labels.min() == labels.max():
+        raise ValueError("labels must hold both same (1) and different (0) pairs")
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be at least 2, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    diffs = []
+    while len(diffs) < n_boot:
+        i = rng.integers(0, len(labels), len(labels))
+        if labels[i].min() == labels[i].max():
+            continue
+        diffs.append(roc_auc(a[i], labels[i])[3] - roc_auc(b[i], labels[i])[3])
+    return float(roc_auc(a, labels)[3] - roc_auc(b, labels)[3]), float(np.std(diffs, ddof=1))

@@ -45,8 +45,10 @@ __all__ = [
     "TOWER_NAMES",
     "ScaleConfig",
     "ScaleRun",
+    "learning_check",
     "read_source",
     "train",
+    "untrained_model",
 ]
 
 #: Training objectives :func:`train` supports.
@@ -221,6 +223,44 @@ def _augmentation(config: ScaleConfig) -> Augmentation | None:
     return Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05), translation=2.0, flip=True, p=0.5)
 
 
+def learning_check(images: ImageList, config: ScaleConfig, *, p: int = 4, steps: int = 25, seed: int = 0):
+    """Train ``config``'s triplet model (its tower at full size, image size, channels,
+    optimiser, learning rate, miner and margin) on one ``p`` x ``config.k`` slice of
+    ``images`` for ``steps`` steps; see :func:`~siamese_lessons.training.fit_identity_slice`.
+
+    The slice is decoded by the training pipeline's own decoder
+    (:func:`~siamese_lessons.streaming.decode_image`); only the batch is smaller than a
+    real run's, so the check fits a CPU.
+    """
+    if config.loss != "triplet":
+        raise ValueError(f"learning_check trains triplet configurations, got loss={config.loss!r}")
+    from .pairs import group_by_label
+    from .streaming import decode_image
+    from .training import fit_identity_slice
+
+    tf = tensorflow()
+    order, _, starts, counts = group_by_label(images.labels)
+    eligible = np.flatnonzero(counts >= config.k)
+    if len(eligible) < p:
+        raise ValueError(f"only {len(eligible)} identities have {config.k} images; the slice needs {p}")
+    rng = np.random.default_rng(seed)
+    index = np.concatenate([order[starts[c]:starts[c] + counts[c]][:config.k]
+                            for c in rng.choice(eligible, p, replace=False)])
+    paths = images.absolute_paths()
+    pixels = np.stack([decode_image(tf.io.read_file(paths[i]), config.image_size, config.channels).numpy()
+                       for i in index])
+    slice_images = np.rint(pixels * 255).astype(np.uint8)
+    model, loss, optimizer = _builder(config)()
+    model.compile(optimizer=optimizer, loss=loss)
+    return fit_identity_slice(model, slice_images, np.asarray(images.labels)[index], steps=steps)
+
+
+def untrained_model(config: ScaleConfig):
+    """The model :func:`train` starts from, untrained: the embedder for contrastive and
+    triplet runs, the pair model for binary ones (same seed, same initial weights)."""
+    return _builder(config)()[0]
+
+
 def _builder(config: ScaleConfig):
     keras = _keras()
     from .experiments import triplet_loss_for
@@ -366,12 +406,13 @@ def train(
 #: ``full`` (one GPU): 112x112 RGB, the full improved tower, P x K = 64 x 4, mixed
 #: bfloat16, 20,000 steps on every LFW identity with two or more images.
 PROFILE_CONFIGS = {
-    "quick": ScaleConfig(loss="triplet", tower_kwargs={"filters": (16, 32, 64)}, image_size=(64, 64),
-                         channels=1, batch_size=32, k=4, steps=60, learning_rate=1e-3, checkpoint_every=20,
-                         log_every=5, num_shards=4),
+    "quick": ScaleConfig(loss="triplet", tower_kwargs={"filters": (32, 64, 128, 128), "convs_per_block": 1,
+                                                       "dropout": 0.0},
+                         image_size=(64, 64), channels=1, batch_size=64, k=4, steps=300, learning_rate=1e-3,
+                         checkpoint_every=50, log_every=25, num_shards=4),
     "full": ScaleConfig(loss="triplet", image_size=(112, 112), channels=3, batch_size=256, k=4, steps=20_000,
                         learning_rate=1e-3, precision="mixed_bfloat16", checkpoint_every=1000, log_every=100,
                         num_shards=16),
 }
 #: Identities of LFW used by chapter 7 in each profile (``None``: all).
-PROFILE_IDENTITIES = {"quick": 300, "full": None}
+PROFILE_IDENTITIES = {"quick": 1000, "full": None}

@@ -160,3 +160,15 @@ def test_input_pipeline_smoke(lfw_data_home, tmp_path):
     assert result["images_per_s"] > 0 and result["baseline_images_per_s"] > 0
     assert [m["images"] for m in result["methods"]] == [48, 48, 48]  # 3 batches x 16 images each way
     assert result["shard_identities"] > 10 and result["image_size"] == [32, 32] and "hardware" in result
+
+
+def test_summarize_names_the_overrides_of_a_reduced_record():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from summarize import profile_cell
+    finally:
+        sys.path.pop(0)
+    assert profile_cell({"profile": "full", "overrides": {}}) == "full"
+    assert profile_cell({"profile": "reduced", "overrides": {"epochs": 3, "width": 0.5}}) == \
+        "reduced (epochs=3, width=0.5)"
+    assert profile_cell({}) == "-"

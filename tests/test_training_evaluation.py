@@ -300,3 +300,29 @@ def test_fit_identity_slice_measures_loss_and_auc_and_leaves_moving_averages_alo
     assert frame["auc"].iloc[0] == pytest.approx(auc)
     with pytest.raises(ValueError, match="two identities"):
         fit_identity_slice(measured, images[:2], [0, 0], steps=1)
+
+
+def test_paired_auc_difference_against_an_independent_bootstrap():
+    from siamese_lessons.evaluation import paired_auc_difference
+
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.ones(40, int), np.zeros(40, int)]
+    a = labels + rng.normal(0, 1.0, 80)
+    b = labels + rng.normal(0, 2.0, 80)
+
+    def auc(s, y):  # Mann-Whitney, by hand
+        pos, neg = s[y == 1], s[y == 0]
+        return np.mean((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :]))
+
+    diff, se = paired_auc_difference(a, b, labels, n_boot=300, seed=3)
+    assert diff == pytest.approx(auc(a, labels) - auc(b, labels))
+    boot = np.random.default_rng(3)
+    diffs = []
+    while len(diffs) < 300:
+        i = boot.integers(0, 80, 80)
+        if labels[i].min() != labels[i].max():
+            diffs.append(auc(a[i], labels[i]) - auc(b[i], labels[i]))
+    assert se == pytest.approx(np.std(diffs, ddof=1), rel=1e-9)
+    assert paired_auc_difference(a, a, labels)[1] == 0.0
+    with pytest.raises(ValueError, match="both"):
+        paired_auc_difference(a, b, np.ones(80, int))
