@@ -16,6 +16,7 @@ __all__ = [
     "best_threshold",
     "check_label_direction",
     "compare_verifiers",
+    "FarNotObservableWarning",
     "embed_images",
     "embedding_one_shot_scores",
     "embedding_spread",
@@ -335,24 +336,36 @@ def paired_difference(a, b) -> tuple[float, float]:
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
 
 
-def threshold_at_far(impostor_scores, target_far: float) -> float:
+class FarNotObservableWarning(UserWarning):
+    """A target false-accept rate is below what the impostor scores given can show."""
+
+
+def threshold_at_far(impostor_scores, target_far: float, *, warn: bool = True) -> float:
     """The most permissive threshold whose false-accept rate on ``impostor_scores`` is at most ``target_far``.
 
-    FAR(t) is the fraction of impostor (different-identity) scores ``>= t``. Of
-    all candidate thresholds (midpoints between distinct scores, and one above
-    the highest) with ``FAR(t) <= target_far``, the smallest is returned, so the
-    achieved FAR is the largest one not above the target. With ``m`` impostor
-    scores, at most ``floor(target_far * m)`` of them are accepted.
+    FAR(t) is the fraction of impostor (different-identity) scores ``>= t``. With
+    ``m`` impostor scores at most ``j = floor(target_far * m)`` may be accepted, so
+    the threshold sits just above the ``(j + 1)``-th highest impostor score (the next
+    float up, on the scores' own scale): any lower threshold would accept one more.
+
+    When ``target_far * m < 1`` the target cannot be observed on these scores (the
+    smallest non-zero FAR they can show is ``1 / m``): the threshold then accepts no
+    impostor, just above the highest, and a :class:`FarNotObservableWarning` says so
+    (``warn=False`` silences it).
     """
-    scores = np.sort(np.asarray(impostor_scores, dtype=np.float64).ravel())
+    import warnings
+
+    scores = np.sort(np.asarray(impostor_scores, dtype=np.float64).ravel())[::-1]
     if scores.size == 0 or not np.isfinite(scores).all():
         raise ValueError("impostor_scores must be a non-empty array of finite numbers")
     if not 0 <= target_far < 1:
         raise ValueError(f"target_far must be in [0, 1), got {target_far}")
-    cands = _candidates(scores)
-    far = 1.0 - np.searchsorted(scores, cands, side="left") / scores.size  # fraction >= t
-    ok = np.flatnonzero(far <= target_far + 1e-12)
-    return float(cands[ok[0]])
+    accepted = int(np.floor(target_far * scores.size + 1e-9))
+    if accepted == 0 and target_far > 0 and warn:
+        warnings.warn(f"a FAR of {target_far:g} cannot be observed on {scores.size} impostor scores (the "
+                      f"smallest non-zero FAR they can show is 1/{scores.size} = {1 / scores.size:.2g}); "
+                      f"the threshold accepts none of them", FarNotObservableWarning, stacklevel=2)
+    return float(np.nextafter(scores[accepted], np.inf))
 
 
 def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_size: int = 1001) -> dict:
@@ -367,10 +380,19 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
     averaged over folds at fixed false-accept rates (vertical averaging); AUC and
     the equal error rate (EER, where FAR = 1 - TAR) are read off that mean curve.
 
+    With one model per fold (each trained without that fold's people), pass a
+    matrix: row *k* holds the scores that fold *k*'s model gives to every pair.
+    Fold *k* is then scored with row *k* and its thresholds are chosen on row *k*'s
+    scores of the other folds, so every threshold comes from the model it is
+    applied to, never from other models whose score scales need not agree.
+
     Parameters
     ----------
-    scores, labels, folds : array-like
-        One entry per pair: similarity score, label (1 same, 0 different), fold.
+    scores : array-like
+        One similarity score per pair, or ``(n_folds, n_pairs)`` per-fold-model
+        scores (rows in the order of the sorted fold ids).
+    labels, folds : array-like
+        One entry per pair: label (1 same, 0 different), fold.
     far_target : float, default=1e-3
     fpr_grid_size : int
         Points of the common false-accept-rate grid.
@@ -381,26 +403,44 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
         ``accuracy_mean``, ``accuracy_std`` (over folds, ddof=1), ``accuracy_sem``
         (``std / sqrt(folds)``, LFW's reporting rule), ``fold_accuracies``, ``auc``,
         ``eer``, ``tar_at_far`` and ``far_at_far`` (means over folds), ``fpr`` and
-        ``tpr`` (the mean ROC).
+        ``tpr`` (the mean ROC), and ``far_observable``: False when some fold's
+        threshold for ``far_target`` was set on fewer than ``1 / far_target``
+        impostor scores, so that the target could not be observed (the threshold
+        then accepts none of them; see :func:`threshold_at_far`).
     """
     from sklearn.metrics import roc_curve
 
-    scores, labels = _check_scores(scores, labels)
+    labels = np.asarray(labels).ravel()
     folds = np.asarray(folds).ravel()
-    if folds.shape != scores.shape:
-        raise ValueError(f"folds must have one entry per pair, got {folds.shape} for {scores.shape}")
+    matrix = np.asarray(scores, dtype=np.float64)
     ids = np.unique(folds)
+    if matrix.ndim == 2:
+        if matrix.shape != (len(ids), len(labels)):
+            raise ValueError(f"per-fold scores must be (n_folds, n_pairs) = ({len(ids)}, {len(labels)}), "
+                             f"got {matrix.shape}")
+        for row in matrix:
+            _check_scores(row, labels)
+        labels = labels.astype(np.int64)
+    else:
+        flat, labels = _check_scores(matrix, labels)
+        matrix = np.broadcast_to(flat, (len(ids), len(flat)))
+    if folds.shape != labels.shape:
+        raise ValueError(f"folds must have one entry per pair, got {folds.shape} for {labels.shape}")
     if len(ids) < 2:
         raise ValueError("the protocol needs at least two folds")
     grid = np.linspace(0.0, 1.0, fpr_grid_size)
     accs, tars, fars, tprs = [], [], [], []
-    for k in ids:
+    observable = True
+    for row, k in enumerate(ids):
+        scores = matrix[row]
         test, train = folds == k, folds != k
         if len(np.unique(labels[test])) < 2:
             raise ValueError(f"fold {k} lacks same or different pairs")
         t, _ = best_threshold(scores[train], labels[train])
         accs.append(accuracy_at(scores[test], labels[test], t))
-        t_far = threshold_at_far(scores[train & (labels == 0)], far_target)
+        impostors = scores[train & (labels == 0)]
+        observable &= bool(far_target * len(impostors) >= 1 - 1e-9)
+        t_far = threshold_at_far(impostors, far_target, warn=False)
         tars.append(float(np.mean(scores[test & (labels == 1)] >= t_far)))
         fars.append(float(np.mean(scores[test & (labels == 0)] >= t_far)))
         fpr, tpr, _ = roc_curve(labels[test], scores[test])
@@ -421,6 +461,7 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
         "tar_at_far": float(np.mean(tars)),
         "far_at_far": float(np.mean(fars)),
         "far_target": far_target,
+        "far_observable": observable,
         "fpr": grid,
         "tpr": mean_tpr,
     }
@@ -436,6 +477,10 @@ def recall_at_k(embeddings, labels, ks=(1, 5, 10)) -> dict[int, float]:
     labels = np.asarray(labels).ravel()
     if emb.ndim != 2 or len(emb) != len(labels):
         raise ValueError("embeddings must be (n, d) with one label per row")
+    if not np.isfinite(emb).all():
+        bad = np.flatnonzero(~np.isfinite(emb).all(axis=1))
+        raise ValueError(f"embeddings contain NaN or infinity ({len(bad)} rows, first at row {bad[0]}); "
+                         "the model's output is not usable")
     d = ((emb[:, None, :] - emb[None, :, :]) ** 2).sum(-1)
     np.fill_diagonal(d, np.inf)
     order = np.argsort(d, axis=1, kind="stable")[:, :-1]  # the last is the item itself (distance inf)

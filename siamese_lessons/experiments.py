@@ -590,9 +590,14 @@ def view2_protocol(view2: PairSet, people: Any, fit, score, *, far_target: float
 
     For each fold *k*, ``fit`` gets every image of ``people`` except those of the
     people in fold *k* (checked with
-    :func:`~siamese_lessons.pairs.check_no_identity_leakage`), and ``score``
-    scores fold *k*'s pairs with what ``fit`` returned. The scores of all folds
-    then go through :func:`~siamese_lessons.evaluation.lfw_ten_fold`.
+    :func:`~siamese_lessons.pairs.check_no_identity_leakage`), and ``score`` scores
+    **every** View 2 pair with what ``fit`` returned. Fold *k* is scored by its own
+    model, and its accuracy and FAR thresholds are chosen on that same model's
+    scores of the other nine folds (:func:`~siamese_lessons.evaluation.lfw_ten_fold`
+    with per-fold scores): a threshold always comes from the model it is applied to.
+    (Those nine folds hold people model *k* trained on, so its thresholds are set
+    on familiar faces; the alternative, held-out people of its own training data,
+    costs a second split per fold.)
 
     Parameters
     ----------
@@ -607,7 +612,8 @@ def view2_protocol(view2: PairSet, people: Any, fit, score, *, far_target: float
     Returns
     -------
     dict
-        :func:`~siamese_lessons.evaluation.lfw_ten_fold`'s result plus ``scores``.
+        :func:`~siamese_lessons.evaluation.lfw_ten_fold`'s result plus ``scores``,
+        the ``(n_folds, n_pairs)`` per-fold-model scores.
     """
     from tqdm import tqdm
 
@@ -616,14 +622,21 @@ def view2_protocol(view2: PairSet, people: Any, fit, score, *, far_target: float
 
     if view2.folds is None:
         raise ValueError("view2 has no folds; load it with load_lfw_pairs('10_folds')")
-    scores = np.full(len(view2), np.nan)
-    for k in tqdm(np.unique(view2.folds), desc="folds", disable=not progress):
-        index = np.flatnonzero(view2.folds == k)
-        fold_pairs = view2.subset(index)
+    ids = np.unique(view2.folds)
+    everything = np.arange(len(view2))
+    scores = np.full((len(ids), len(view2)), np.nan)
+    reused: dict = {}
+    for row, k in enumerate(tqdm(ids, desc="folds", disable=not progress)):
+        fold_pairs = view2.subset(np.flatnonzero(view2.folds == k))
         training = exclude_identities(people, fold_pairs)
         check_no_identity_leakage(training, fold_pairs, context=f"training for fold {k}")
         model = fit(training)
-        scores[index] = np.asarray(score(model, view2, index), dtype=np.float64)
+        if model is None and "untrained" in reused:  # a method without a model scores the same every fold
+            scores[row] = reused["untrained"]
+            continue
+        scores[row] = np.asarray(score(model, view2, everything), dtype=np.float64)
+        if model is None:
+            reused["untrained"] = scores[row]
     if not np.isfinite(scores).all():
         raise ValueError("some View 2 pairs were not scored")
     result = lfw_ten_fold(scores, view2.labels, view2.folds, far_target=far_target)

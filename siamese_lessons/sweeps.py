@@ -140,25 +140,43 @@ def run_sweep(
     return frame
 
 
-def summarize_sweep(results: pd.DataFrame, metric: str) -> pd.DataFrame:
+def summarize_sweep(results: pd.DataFrame, metric: str, *, n_items: int | None = None,
+                    report: Sequence[str] = ()) -> pd.DataFrame:
     """Mean, standard deviation and count of ``metric`` per (param, value), and
     whether each differs from the base configuration by more than the noise.
 
+    Rank and select on a *validation* metric; ``report`` adds the mean of other
+    columns (e.g. ``"test_accuracy"``) beside it, to show, never to choose.
+
     ``differs`` is True when ``|mean - base mean| > 2 * sqrt(se^2 + se_base^2)``
-    with ``se = std / sqrt(n)`` over seeds: a rough two-standard-error rule that
-    needs at least two seeds (with one seed nothing can be called a difference).
+    with ``se = spread / sqrt(n)`` over ``n`` seeds: a rough two-standard-error rule
+    that needs at least two seeds (with one seed nothing can be called a
+    difference). ``spread`` is the standard deviation over seeds, but when the
+    metric is an accuracy on ``n_items`` pairs it is at least that accuracy's own
+    binomial standard deviation ``sqrt(p (1 - p) / n_items)``: two lucky seeds that
+    agree do not make a 55-pair accuracy precise.
     """
     if metric not in results:
         raise KeyError(f"no column {metric!r} in the results; have {list(results.columns)}")
+    missing = [m for m in report if m not in results]
+    if missing:
+        raise KeyError(f"no column {missing} in the results; have {list(results.columns)}")
+    if n_items is not None and n_items < 1:
+        raise ValueError(f"n_items must be positive, got {n_items}")
     if "error" in results:
         results = results[results["error"].isna()]
     grouped = results.groupby(["param", "value"], sort=False)[metric]
     table = grouped.agg(["mean", "std", "count"]).reset_index()
+    for m in report:
+        table[f"{m} mean"] = results.groupby(["param", "value"], sort=False)[m].mean().to_numpy()
     base = table[table["param"] == "base"]
     if len(base):
-        b = base.iloc[0]
-        se = table["std"].fillna(0) / np.sqrt(table["count"])
-        se_base = (0 if np.isnan(b["std"]) else b["std"]) / np.sqrt(b["count"])
+        spread = table["std"].fillna(0)
+        if n_items is not None:
+            spread = np.maximum(spread, np.sqrt(table["mean"] * (1 - table["mean"]) / n_items))
+        table["noise_se"] = spread / np.sqrt(table["count"])
+        b = table[table["param"] == "base"].iloc[0]
+        se, se_base = table["noise_se"], b["noise_se"]
         noise = 2 * np.sqrt(se**2 + se_base**2)
         table["delta_vs_base"] = table["mean"] - b["mean"]
         table["differs"] = (table["count"] > 1) & (b["count"] > 1) & (table["delta_vs_base"].abs() > noise)

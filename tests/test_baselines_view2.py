@@ -65,16 +65,20 @@ def test_view2_protocol_trains_each_fold_without_its_people():
         folds += [f, f]
     view2 = PairSet(images=people.images, pairs=pairs, labels=labels, identities=ids,
                     paths=[str(i) for i in range(len(people))], folds=folds)
-    seen = []
+    seen, models = [], []
 
     def fit(training):
         seen.append(set(training.identities))
-        return EigenfaceVerifier(n_components=4).fit(training)
+        models.append(EigenfaceVerifier(n_components=4).fit(training))
+        return models[-1]
 
     out = view2_protocol(view2, people, fit, lambda m, ps, idx: m.score_pairs(ps, idx), progress=False)
     for f, names in enumerate(seen):
         assert not names & {f"p{2 * f}", f"p{2 * f + 1}"} and len(names) == 6
-    assert out["scores"].shape == (8,) and len(out["fold_accuracies"]) == 4
+    # Row k: fold k's model scoring every pair (its thresholds come from its own scores of the other folds).
+    assert out["scores"].shape == (4, 8) and len(out["fold_accuracies"]) == 4
+    for k, model in enumerate(models):
+        np.testing.assert_allclose(out["scores"][k], model.score_pairs(view2, np.arange(8)))
     with pytest.raises(ValueError, match="folds"):
         view2_protocol(view2.subset(np.arange(8)).__class__(
             images=view2.images, pairs=view2.pairs, labels=view2.labels, identities=ids, paths=view2.paths),

@@ -7,13 +7,32 @@ from siamese_lessons.evaluation import best_threshold, lfw_ten_fold, recall_at_k
 
 def test_threshold_at_far_hand_cases():
     impostors = np.arange(1000) / 1000.0  # 0.000 ... 0.999
-    t = threshold_at_far(impostors, 1e-3)  # at most 1 of 1000 accepted
-    assert np.sum(impostors >= t) == 1 and t == pytest.approx(0.9985)
+    t = threshold_at_far(impostors, 1e-3)  # at most 1 of 1000 accepted: just above 0.998
+    assert np.sum(impostors >= t) == 1 and t == np.nextafter(0.998, 1.0)
     t0 = threshold_at_far(impostors, 0.0)
-    assert np.sum(impostors >= t0) == 0
+    assert np.sum(impostors >= t0) == 0 and t0 == np.nextafter(0.999, 1.0)
     assert np.sum(impostors >= threshold_at_far(impostors, 0.01)) == 10
+    # Ties: 3 impostors at 0.5, target allows 2: none of the tied three may be accepted.
+    assert threshold_at_far([0.5, 0.5, 0.5, 0.1], 0.5) == np.nextafter(0.5, 1.0)
     with pytest.raises(ValueError):
         threshold_at_far([], 0.1)
+
+
+def test_threshold_at_far_stays_on_the_scores_scale_and_warns_when_unobservable():
+    from siamese_lessons.evaluation import FarNotObservableWarning
+
+    # Perfectly separable scores in [0, 0.5]: genuine pairs just above every impostor must be accepted
+    # (the old "highest impostor + 1.0" threshold rejected them all: TAR 0 instead of 1).
+    impostors, genuine = np.linspace(0.0, 0.3, 300), np.linspace(0.31, 0.5, 300)
+    with pytest.warns(FarNotObservableWarning, match="1/300"):
+        t = threshold_at_far(impostors, 1e-3)
+    assert np.mean(genuine >= t) == 1.0 and np.mean(impostors >= t) == 0.0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        threshold_at_far(impostors, 1e-3, warn=False)
+        threshold_at_far(impostors, 1e-2)  # 3 of 300 may be accepted: observable, no warning
 
 
 def _synthetic(seed=0, n_folds=10, per=30, sep=1.5):
@@ -48,6 +67,12 @@ def test_ten_fold_auc_eer_and_tar():
     perfect = lfw_ten_fold(labels * 2.0, labels, folds)
     assert perfect["accuracy_mean"] == 1.0 and perfect["auc"] == pytest.approx(1.0) and perfect["eer"] < 1e-3
     assert perfect["tar_at_far"] == 1.0 and perfect["far_at_far"] == 0.0
+    # Separable scores on a small scale: TAR is 1, not 0 (the old offset of +1.0 gave 0). With 30
+    # impostors a fold, 270 calibrate each threshold: FAR 1e-3 cannot be observed, and the result says so.
+    _, few_labels, few_folds = _synthetic(per=30)
+    small = lfw_ten_fold(0.2 + 0.3 * few_labels, few_labels, few_folds, far_target=1e-3)
+    assert small["tar_at_far"] == 1.0 and small["far_observable"] is False
+    assert out["far_observable"] is True  # 2,700 impostors calibrate FAR 1e-2 (27 may pass)
 
 
 def test_ten_fold_rejects_bad_input():
@@ -65,6 +90,11 @@ def test_recall_at_k_hand_case():
     # item 3 has no other item of its identity: not a query
     r = recall_at_k(emb, labels, ks=(1, 2))
     assert r == {1: pytest.approx(2 / 4), 2: pytest.approx(4 / 4)}
+    # NaN embeddings used to score 1.0 (every distance NaN, each item "matched itself"): now an error.
+    nan = emb.copy()
+    nan[2] = np.nan
+    with pytest.raises(ValueError, match="NaN.*row 2"):
+        recall_at_k(nan, labels)
 
 
 def test_check_label_direction_catches_inverted_labels():
@@ -76,3 +106,63 @@ def test_check_label_direction_catches_inverted_labels():
         check_label_direction(scores, 1 - labels)
     with pytest.raises(ValueError, match="minus a distance"):
         check_label_direction(-scores, labels, what="distances")
+
+
+def _two_folds():
+    """Two folds of 4 pairs (labels 1, 1, 0, 0 each) scored by one model per fold, worked by hand.
+
+    Row 0 (fold 0's model): fold 1 (its training side) 0.9 0.8 | 0.3 0.2 -> accuracy threshold 0.55
+    (midpoint of 0.3 and 0.8); FAR 0.5 on impostors (0.3, 0.2) accepts 1 -> just above 0.2.
+    Fold 0 (its test side): 0.55 0.6 | 0.5 0.1 -> 4/4 right (0.55 sits exactly on the threshold: >=).
+    Row 1 (fold 1's model): fold 0 side 0.7 0.65 | 0.6 0.0 -> threshold 0.625; FAR 0.5 -> just above 0.0.
+    Fold 1: 0.9 0.62 | 0.61 0.1 -> 3/4 right (0.62 < 0.625 is missed).
+    """
+    labels = np.array([1, 1, 0, 0, 1, 1, 0, 0])
+    folds = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    rows = np.array([[0.55, 0.6, 0.5, 0.1, 0.9, 0.8, 0.3, 0.2],
+                     [0.7, 0.65, 0.6, 0.0, 0.9, 0.62, 0.61, 0.1]])
+    return rows, labels, folds
+
+
+def test_per_fold_models_use_their_own_scores_for_thresholds_and_tar_far_exactly():
+    rows, labels, folds = _two_folds()
+    out = lfw_ten_fold(rows, labels, folds, far_target=0.5)
+    # A strict ">" at the threshold would give fold 0 only 3/4.
+    assert out["fold_accuracies"] == [1.0, 0.75]
+    # TAR: fold 0 accepts both genuine (>= just above 0.2), fold 1 both (>= just above 0.0) -> 1.0.
+    # FAR: fold 0 accepts 0.5 of (0.5, 0.1) -> 0.5; fold 1 accepts both 0.61 and 0.1 -> 1.0; mean 0.75.
+    assert out["tar_at_far"] == 1.0 and out["far_at_far"] == 0.75 and out["far_observable"] is True
+    # Thresholds from another model's scores (the diagonal as one vector) give other numbers.
+    mixed = np.where(folds == 0, rows[0], rows[1])
+    assert lfw_ten_fold(mixed, labels, folds, far_target=0.5)["fold_accuracies"] != [1.0, 0.75]
+
+
+def test_only_the_training_folds_set_a_folds_thresholds():
+    rows, labels, folds = _two_folds()
+    # Changing the test fold's labels flips its accuracy and leaves its thresholds alone.
+    flipped = labels.copy()
+    flipped[folds == 0] = 1 - flipped[folds == 0]
+    assert lfw_ten_fold(rows, flipped, folds, far_target=0.5)["fold_accuracies"][0] == 0.0
+    # Changing the test fold's impostor scores changes its FAR but not its threshold: fold 0's impostors
+    # raised above every genuine score are both accepted at the threshold set on fold 1.
+    raised = rows.copy()
+    raised[0, 2:4] = [0.95, 0.96]
+    out = lfw_ten_fold(raised, labels, folds, far_target=0.5)
+    assert out["fold_accuracies"][0] == 0.5 and out["far_at_far"] == (1.0 + 1.0) / 2
+    # Changing only the training side of model 0 moves fold 0's threshold: 0.8 -> 0.58 puts it at 0.44.
+    moved = rows.copy()
+    moved[0, 4:6] = [0.58, 0.58]
+    assert lfw_ten_fold(moved, labels, folds, far_target=0.5)["fold_accuracies"][0] == 0.75
+
+
+def test_roc_comes_from_each_folds_test_side_only():
+    rng = np.random.default_rng(0)
+    labels = np.tile(np.r_[np.ones(20), np.zeros(20)], 4).astype(int)
+    folds = np.repeat(np.arange(4), 40)
+    rows = rng.normal(size=(4, len(labels)))  # noise on every training side
+    for k in range(4):
+        rows[k, folds == k] = labels[folds == k] + 0.1 * rng.random(40)  # separable on its own fold
+    out = lfw_ten_fold(rows, labels, folds)
+    assert out["auc"] == pytest.approx(1.0) and out["eer"] < 0.01
+    with pytest.raises(ValueError, match="n_folds"):
+        lfw_ten_fold(rows[:3], labels, folds)

@@ -53,6 +53,22 @@ def test_summary_flags_only_differences_beyond_noise():
         summarize_sweep(pd.DataFrame(rows), "auc")
 
 
+def test_summary_floors_the_noise_at_the_evaluation_sets_binomial_spread():
+    # Two seeds that agree exactly (std 0): without n_items a 0.06 gap "differs"; on 55 pairs an
+    # accuracy near 0.6 has sd sqrt(0.6 * 0.4 / 55) = 0.066, so se = 0.066 / sqrt(2) per setting and the
+    # noise is 2 * sqrt(2) * 0.047 = 0.13 > 0.06 (numbers by hand).
+    rows = [{"param": p, "value": v, "seed": seed, "val": acc, "test": t}
+            for seed in (0, 1) for p, v, acc, t in (("base", "-", 0.60, 0.58), ("lr", "big", 0.66, 0.55))]
+    frame = pd.DataFrame(rows)
+    assert bool(summarize_sweep(frame, "val").set_index("value").loc["big", "differs"])
+    table = summarize_sweep(frame, "val", n_items=55, report=["test"]).set_index("value")
+    assert not bool(table.loc["big", "differs"])
+    assert table.loc["-", "noise_se"] == pytest.approx(np.sqrt(0.6 * 0.4 / 55) / np.sqrt(2))
+    assert table.loc["big", "test mean"] == pytest.approx(0.55)  # shown beside, never ranked on
+    with pytest.raises(KeyError, match="auc"):
+        summarize_sweep(frame, "val", report=["auc"])
+
+
 def test_keras_tuner_hypermodel_builds_from_a_space():
     import keras_tuner
 
