@@ -64,6 +64,8 @@ def test_clean_list(tmp_path):
     ("a.jpg x\n", 1),
     ("a.jpg 0\nb.jpg -1\n", 2),
     ("a.jpg 0\n\nb.jpg 1\n", 2),
+    ("a.jpg 0\nb.jpg 100000000000000000000000\n", 2),  # 10^23 used to raise OverflowError later
+    ("a.jpg 0\nb.jpg \u0663\n", 2),  # an Arabic-Indic digit is not an ASCII label
 ])
 def test_clean_list_errors_name_the_line(tmp_path, content, line):
     f = tmp_path / "clean.txt"
@@ -73,3 +75,20 @@ def test_clean_list_errors_name_the_line(tmp_path, content, line):
     assert info.value.line_number == line
     with pytest.raises(DatasetNotFoundError):
         read_clean_list(tmp_path / "none.txt")
+
+
+def test_clean_list_strips_a_bom_and_rejects_repeated_paths_and_bad_text(tmp_path):
+    f = tmp_path / "clean.txt"
+    f.write_bytes(b"\xef\xbb\xbfm.0a/1.jpg 0\nm.0a/2.jpg 0\n")
+    assert read_clean_list(f).paths.tolist() == ["m.0a/1.jpg", "m.0a/2.jpg"]  # no BOM in the first path
+    f.write_text("a.jpg 0\nb.jpg 0\na.jpg 0\n")
+    with pytest.raises(MalformedLineError, match=r"line 3.*'a.jpg' is listed again with the same label, "
+                                                 r"first on line 1"):
+        read_clean_list(f)
+    f.write_text("a.jpg 0\nb.jpg 0\na.jpg 7\n")
+    with pytest.raises(MalformedLineError, match=r"line 3.*another label \(0 on line 1\)"):
+        read_clean_list(f)
+    f.write_bytes(b"a.jpg 0\nb\xff.jpg 1\n")
+    with pytest.raises(MalformedLineError, match="line 2.*UTF-8") as info:
+        read_clean_list(f)
+    assert info.value.line_number == 2 and str(f) in str(info.value)

@@ -75,8 +75,9 @@ def read_image_folder(
 def read_clean_list(path: str | os.PathLike, *, root: str | os.PathLike | None = None) -> ImageList:
     """Read an MS-Celeb-style clean list: one ``relative/path.jpg <label>`` per line.
 
-    Fields are separated by whitespace; the label is a non-negative integer.
-    No image is opened.
+    Fields are separated by whitespace; the label is a non-negative integer of at
+    most 18 digits. A UTF-8 byte-order mark at the start is ignored. No image is
+    opened.
 
     Parameters
     ----------
@@ -94,24 +95,41 @@ def read_clean_list(path: str | os.PathLike, *, root: str | os.PathLike | None =
     DatasetNotFoundError
         If the list file does not exist.
     MalformedLineError
-        For a blank line, a line without exactly two fields, or a label that
-        is not a non-negative integer; the message names the line number.
+        For a blank line, a line without exactly two fields, a label that is not
+        a non-negative integer of at most 18 digits, text that is not UTF-8, or a path
+        listed twice (with the same label: a duplicate that would pair an image
+        with itself; with another label: a conflict that would pair it with
+        itself as a different person); the message names the line number (and
+        the earlier line of a repeated path).
     """
     path = Path(path)
     if not path.is_file():
         raise DatasetNotFoundError("clean list", str(path), "the path argument",
                                    "Pass a text file of 'relative/path.jpg label' lines.")
     paths, labels = [], []
+    first_line: dict[str, int] = {}
     expected = "'relative/path.jpg <integer label>'"
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise MalformedLineError(str(path), number, raw.rstrip(b"\n").decode("utf-8", "replace"),
+                                         f"UTF-8 text ({exc.reason} at byte {exc.start})") from None
             fields = line.split()
             if len(fields) != 2:
                 raise MalformedLineError(str(path), number, line.rstrip("\n"), expected)
             rel, label = fields
-            if not label.isdigit():
+            if not (label.isascii() and label.isdigit()) or len(label) > 18:
                 raise MalformedLineError(str(path), number, line.rstrip("\n"),
-                                         expected + " with a non-negative integer label")
+                                         expected + " with a non-negative integer label of at most 18 digits")
+            if rel in first_line:
+                earlier = first_line[rel]
+                kind = ("listed again with the same label" if labels[earlier - 1] == int(label)
+                        else f"listed again with another label ({labels[earlier - 1]} on line {earlier})")
+                raise MalformedLineError(str(path), number, line.rstrip("\n"),
+                                         f"each image once; {rel!r} is {kind}, first on line {earlier}")
+            first_line[rel] = number
             paths.append(rel)
             labels.append(int(label))
     if not paths:
