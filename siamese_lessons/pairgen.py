@@ -12,8 +12,9 @@ all identities:
   pairs of its images;
 * **negatives**: each identity starts the same number of pairs, with a partner
   identity drawn uniformly from the half of the identity circle "after" it
-  (so every unordered identity pair has exactly one identity that may draw it),
-  and one random image of each.
+  (so every unordered identity pair has exactly one identity that may draw it;
+  with an even number of identities the first half also reaches the identity
+  opposite it), and one random image of each.
 
 No pair appears twice, no image is paired with itself, and identities are
 processed in blocks that are written to disk as they are done, so memory is set
@@ -197,9 +198,11 @@ def negative_pairs(labels, n_pairs: int, *, seed: int = 0, block: int | None = N
 
     Identity *i* (in sorted label order, of *m*) starts an equal share of the
     pairs, each with a partner ``(i + d) mod m``, ``d`` uniform in
-    ``1 .. (m - 1) // 2``, and one random image of each; so each unordered pair
-    of identities can come from one of its two identities only, and removing
-    repeats inside a block removes them everywhere.
+    ``1 .. (m - 1) // 2`` (for even *m*, ``1 .. m // 2`` when ``i < m // 2``, so the
+    opposite identity is reached from one side), and one random image of each; so
+    each unordered pair of identities can come from exactly one of its two
+    identities, every pair can be drawn, and removing repeats inside a block
+    removes them everywhere.
 
     Parameters
     ----------
@@ -217,12 +220,14 @@ def negative_pairs(labels, n_pairs: int, *, seed: int = 0, block: int | None = N
     labels = np.asarray(labels).ravel()
     order, start, size = _groups(labels)
     m = len(size)
-    if m < 3 and n_pairs:
-        raise ValueError(f"negative pairs need at least 3 identities, got {m}")
-    reach = (m - 1) // 2
+    if m < 2 and n_pairs:
+        raise ValueError(f"negative pairs need at least 2 identities, got {m}")
+    reach = np.full(m, (m - 1) // 2)
+    if m % 2 == 0:
+        reach[: m // 2] += 1  # the opposite identity, reached from the first half only
     # Identity i can start at most size_i * (images of the identities it may pair with) pairs.
     cumulative = np.concatenate([[0], np.cumsum(np.concatenate([size, size]))])
-    window = cumulative[np.arange(m) + reach + 1] - cumulative[np.arange(m) + 1] if m >= 3 else size * 0
+    window = cumulative[np.arange(m) + reach + 1] - cumulative[np.arange(m) + 1]
     quota = pair_quotas(size * window, n_pairs, seed=seed + 1)
     n = len(labels)
     rng = np.random.default_rng([seed, 2])
@@ -231,7 +236,7 @@ def negative_pairs(labels, n_pairs: int, *, seed: int = 0, block: int | None = N
         def draw(counts, lo=lo):
             owner = np.repeat(np.arange(len(counts)), counts)
             ident = lo + owner
-            partner = (ident + rng.integers(1, reach + 1, owner.size)) % m
+            partner = (ident + rng.integers(1, reach[ident] + 1)) % m
             x = order[start[ident] + rng.integers(0, size[ident])]
             y = order[start[partner] + rng.integers(0, size[partner])]
             return x * n + y, owner

@@ -67,8 +67,19 @@ def test_same_seed_same_pairs_different_seed_different():
 def test_impossible_requests_are_errors():
     with pytest.raises(ValueError, match="no identity has two or more images"):
         list(positive_pairs([0, 1, 2], 1))
-    with pytest.raises(ValueError, match="at least 3 identities"):
-        list(negative_pairs([0, 0, 1, 1], 1))
+    with pytest.raises(ValueError, match="at least 2 identities"):
+        list(negative_pairs([0, 0, 0], 1))
+
+
+@pytest.mark.parametrize("m", [2, 7, 8])
+def test_every_identity_pair_can_be_drawn_as_a_negative(m):
+    # With m = 8 the rule "partner within the next (m - 1) // 2" never drew (0,4), (1,5), (2,6), (3,7);
+    # two identities were refused outright.
+    labels = np.repeat(np.arange(m), 6)
+    pairs = np.concatenate(list(negative_pairs(labels, 12 * m * (m - 1) // 2, seed=0)))  # a third of all
+    drawn = {tuple(sorted(p)) for p in labels[pairs].tolist()}
+    assert drawn == {(a, b) for a in range(m) for b in range(a + 1, m)}
+    assert len({frozenset(p) for p in pairs.tolist()}) == len(pairs)  # and still no repeats
 
 
 def test_write_pair_files_round_trip_through_a_clean_list(tmp_path):
