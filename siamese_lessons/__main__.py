@@ -56,7 +56,8 @@ def _train(args: argparse.Namespace) -> int:
                          log_every=args.log_every, seed=args.seed)
     run = train(args.source, args.out_dir, config, tensorboard=not args.no_tensorboard,
                 export_tflite=args.export_tflite,
-                max_seconds=args.max_minutes * 60 if args.max_minutes else None, progress=not args.quiet)
+                max_seconds=args.max_minutes * 60 if args.max_minutes else None, progress=not args.quiet,
+                restart=args.restart)
     res = run.result
     resumed = f" (resumed at step {res.start_step})" if res.start_step else ""
     last = ""
@@ -139,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--precision", choices=PRECISIONS, default="float32")
     tr.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=100, help="steps between checkpoints")
+    tr.add_argument("--restart", action="store_true",
+                    help="delete OUT_DIR's checkpoints and history and start from step 0 instead of resuming "
+                         "(needed when no checkpoint there can be restored)")
     tr.add_argument("--log-every", type=_positive_int, default=10, help="steps between log lines")
     tr.add_argument("--max-minutes", type=float, help="stop (after a checkpoint) after this long")
     tr.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs in OUT_DIR/logs")

@@ -29,8 +29,10 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,9 +40,20 @@ import pandas as pd
 
 from ._tf import keras as _keras
 from ._tf import tensorflow
+from .errors import CheckpointError, CheckpointFallbackWarning
 
-__all__ = ["PRECISIONS", "STRATEGIES", "TrainResult", "WorkerInfo", "make_strategy", "set_precision",
-           "train_steps", "worker_info"]
+__all__ = [
+    "PRECISIONS",
+    "STRATEGIES",
+    "TrainResult",
+    "WorkerInfo",
+    "checkpoint_numbers",
+    "make_strategy",
+    "restore_newest",
+    "set_precision",
+    "train_steps",
+    "worker_info",
+]
 
 #: Names :func:`make_strategy` accepts.
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
@@ -188,6 +201,81 @@ class TrainResult:
     model: object = dataclasses.field(repr=False, default=None)
 
 
+_CKPT = re.compile(r"^ckpt-(\d+)\.(index|data-\d+-of-\d+)$")
+
+
+def checkpoint_numbers(directory: str | os.PathLike) -> list[int]:
+    """Step numbers of the checkpoints in ``directory`` (``ckpt-N.index`` or ``ckpt-N.data-*``
+    files), newest first. The ``checkpoint`` state file is not read: it may be damaged."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    numbers = {int(m.group(1)) for f in directory.iterdir() if (m := _CKPT.match(f.name))}
+    return sorted(numbers, reverse=True)
+
+
+def restore_newest(checkpoint, directory: str | os.PathLike) -> tuple[int | None, list[str]]:
+    """Restore ``checkpoint`` from the newest checkpoint in ``directory`` that loads.
+
+    Returns
+    -------
+    number : int or None
+        The checkpoint restored (``None``: there is none, a fresh start).
+    skipped : list of str
+        The newer checkpoints that could not be restored, each with the reason.
+
+    Raises
+    ------
+    CheckpointError
+        If checkpoints exist but none can be restored (nothing is deleted).
+    """
+    tf = tensorflow()
+    directory = Path(directory)
+    skipped = []
+    for number in checkpoint_numbers(directory):
+        prefix = directory / f"ckpt-{number}"
+        try:
+            checkpoint.restore(str(prefix)).assert_existing_objects_matched()
+            return number, skipped
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            skipped.append(f"ckpt-{number}: {type(exc).__name__}: {reason}")
+    if skipped:
+        raise CheckpointError(str(directory), skipped)
+    return None, []
+
+
+def _verify_and_prune(saved: str, directory: Path, step: int, keep: int = 2) -> None:
+    """Check that the checkpoint just written reads back (index and data, step value), then
+    delete all but the ``keep`` newest checkpoints; older ones are never deleted before
+    a newer one is verified."""
+    tf = tensorflow()
+    reader = tf.train.load_checkpoint(saved)
+    key = next(k for k in reader.get_variable_to_shape_map() if k.startswith("step/"))
+    if int(reader.get_tensor(key)) != step:
+        held = int(reader.get_tensor(key))
+        raise CheckpointError(str(directory), [f"{Path(saved).name} holds step {held}, not {step}"])
+    numbers = checkpoint_numbers(directory)
+    kept = numbers[:keep]
+    for number in numbers[keep:]:
+        for f in directory.glob(f"ckpt-{number}.*"):
+            f.unlink()
+    tf.compat.v1.train.update_checkpoint_state(str(directory), saved,
+                                               all_model_checkpoint_paths=[str(directory / f"ckpt-{n}")
+                                                                           for n in reversed(kept)])
+
+
+def _drop_replayed_history(history_path: str | os.PathLike, start_step: int) -> None:
+    """On a resume from ``start_step``, drop logged steps after it: they are trained again."""
+    path = Path(history_path)
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= start_step]
+    if len(kept) != len([line for line in lines if line.strip()]):
+        path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
 def train_steps(
     build: Callable,
     make_dataset: Callable,
@@ -203,8 +291,17 @@ def train_steps(
     xla: bool = False,
     max_seconds: float | None = None,
     progress: bool = True,
+    restart: bool = False,
 ) -> TrainResult:
     """Train for ``steps`` global steps under ``strategy``, resuming from a checkpoint.
+
+    On a resume the newest checkpoint that loads is restored; a damaged newer one
+    is skipped with a :class:`~siamese_lessons.errors.CheckpointFallbackWarning`,
+    and when checkpoints exist but none loads a
+    :class:`~siamese_lessons.errors.CheckpointError` names the folder. A new
+    checkpoint is read back before older ones are deleted (the two newest are
+    kept). Steps logged after the restored one are dropped from ``history_path``,
+    since they are trained again.
 
     Parameters
     ----------
@@ -242,6 +339,9 @@ def train_steps(
         Stop (after a checkpoint) once this wall-clock time has passed.
     progress : bool
         Keras progress bar on the chief.
+    restart : bool
+        Delete the checkpoints in ``checkpoint_dir`` (and the history) and start from
+        step 0, instead of resuming.
 
     Returns
     -------
@@ -273,12 +373,23 @@ def train_steps(
         if not info.is_chief:
             scratch = directory / f"worker-{info.task_id}-scratch"
             directory = scratch
-        manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=2)
+        if restart and info.is_chief:
+            for number in checkpoint_numbers(checkpoint_dir):
+                for f in Path(checkpoint_dir).glob(f"ckpt-{number}.*"):
+                    f.unlink()
+            Path(checkpoint_dir, "checkpoint").unlink(missing_ok=True)
+            if history_path:
+                Path(history_path).unlink(missing_ok=True)
+        manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=None)
         # Every worker restores the chief's checkpoint (on storage all workers share).
-        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
-        if latest is not None:
-            checkpoint.restore(latest).assert_existing_objects_matched()
+        restored, skipped = restore_newest(checkpoint, checkpoint_dir)
+        if skipped:
+            warnings.warn(f"newest checkpoint(s) in {checkpoint_dir} could not be restored "
+                          f"({'; '.join(skipped)}); resumed from ckpt-{restored}",
+                          CheckpointFallbackWarning, stacklevel=2)
     start_step = int(step.numpy())
+    if history_path and info.is_chief:
+        _drop_replayed_history(history_path, start_step)
     dataset = strategy.distribute_datasets_from_function(make_dataset)
     scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
@@ -333,7 +444,7 @@ def train_steps(
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"the loss became {loss} at step {s}; weights of the last checkpoint "
-                    f"({manager.latest_checkpoint if manager else 'none'}) are kept. Lower the learning "
+                    f"({saved or 'none'}) are kept. Lower the learning "
                     "rate, or use mixed_bfloat16 instead of mixed_float16.")
             done = s >= steps or (max_seconds is not None and time.perf_counter() - start > max_seconds)
             if s % log_every == 0 or done:
@@ -353,6 +464,7 @@ def train_steps(
                     bar.update(s, values=[("loss", loss), ("images/s", rate)])
             if manager is not None and (s % checkpoint_every == 0 or done):
                 saved = manager.save(checkpoint_number=s)
+                _verify_and_prune(saved, Path(manager.directory), s)
             if done:
                 break
     finally:

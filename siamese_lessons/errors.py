@@ -9,6 +9,8 @@ keeps working in user code.
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointError",
+    "CheckpointFallbackWarning",
     "ChecksumError",
     "CorruptArchiveError",
     "CorruptImageError",
@@ -112,3 +114,20 @@ def _env(name: str) -> str | None:
     import os
 
     return os.environ.get(name)
+
+
+class CheckpointError(RuntimeError):
+    """No checkpoint in a run folder can be restored, although some exist."""
+
+    def __init__(self, directory: str, problems: list[str]):
+        self.directory = str(directory)
+        self.problems = list(problems)
+        super().__init__(
+            f"no checkpoint in {self.directory} can be restored ({'; '.join(self.problems)}); "
+            "nothing was deleted. Move the folder aside, or start over with restart=True "
+            "(--restart on the command line), which deletes these checkpoints"
+        )
+
+
+class CheckpointFallbackWarning(UserWarning):
+    """The newest checkpoint was damaged; training resumed from an older one."""

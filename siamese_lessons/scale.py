@@ -324,6 +324,7 @@ def train(
     export_tflite: bool = False,
     max_seconds: float | None = None,
     progress: bool = True,
+    restart: bool = False,
 ) -> ScaleRun:
     """Train a Siamese model on a clean list or identity folder, streamed and resumable.
 
@@ -344,6 +345,9 @@ def train(
     max_seconds : float or None
         Stop early (after a checkpoint) once this much time has passed.
     progress : bool
+    restart : bool
+        Start from step 0, deleting the run's checkpoints and history, instead of
+        resuming (see :func:`~siamese_lessons.distributed.train_steps`).
 
     Returns
     -------
@@ -364,7 +368,8 @@ def train(
         images_per_step=config.images_per_replica_step * strategy.num_replicas_in_sync,
         checkpoint_dir=out / "checkpoints", checkpoint_every=config.checkpoint_every,
         log_dir=out / "logs" if tensorboard else None, history_path=out / "history.jsonl",
-        log_every=config.log_every, xla=config.xla, max_seconds=max_seconds, progress=progress)
+        log_every=config.log_every, xla=config.xla, max_seconds=max_seconds, progress=progress,
+        restart=restart)
     model = result.model
     model_path = embedder_path = tflite_path = None
     tflite_error = None

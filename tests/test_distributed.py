@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -236,3 +237,67 @@ def test_pair_losses_train_end_to_end_with_mixed_precision_and_tflite(faces, tmp
     assert (tmp_path / "b" / "pairs" / "positive_pairs_path.txt").read_text().count("\n") == 20
     assert run.tflite_max_error is not None and run.tflite_max_error < 1e-5  # float32 copy exported
     assert Path(run.embedder_path).is_file() and (tmp_path / "b" / "logs").is_dir()
+
+
+def _tiny_run(tmp_path, steps, **kwargs):
+    """A one-layer model on constant data, checkpointed every 5 steps, every step logged."""
+    import keras
+    import tensorflow as tf
+
+    def build():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        return model, keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.01)
+
+    data = tf.data.Dataset.from_tensor_slices((np.ones((8, 2), np.float32),
+                                               np.zeros((8, 1), np.float32))).batch(8).repeat()
+    return dist.train_steps(build, lambda ctx: data, strategy=tf.distribute.get_strategy(), steps=steps,
+                            images_per_step=8, checkpoint_dir=tmp_path / "ckpt", checkpoint_every=5,
+                            history_path=tmp_path / "history.jsonl", log_every=1, progress=False, **kwargs)
+
+
+def _logged_steps(tmp_path):
+    return [json.loads(line)["step"] for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("damage", ["remove index", "truncate data"])
+def test_a_damaged_newest_checkpoint_falls_back_to_the_older_one_and_keeps_it(tmp_path, damage):
+    from siamese_lessons.errors import CheckpointFallbackWarning
+
+    ckpt = tmp_path / "ckpt"
+    _tiny_run(tmp_path, 20)
+    assert dist.checkpoint_numbers(ckpt) == [20, 15]
+    if damage == "remove index":
+        (ckpt / "ckpt-20.index").unlink()
+    else:
+        data = next(ckpt.glob("ckpt-20.data-*"))
+        data.write_bytes(data.read_bytes()[: len(data.read_bytes()) // 2])
+    with pytest.warns(CheckpointFallbackWarning, match=r"ckpt-20.*resumed from ckpt-15"):
+        res = _tiny_run(tmp_path, 22)
+    # The old code restarted at step 0 and deleted ckpt-15 on its way.
+    assert res.start_step == 15 and res.final_step == 22
+    assert _logged_steps(tmp_path) == list(range(1, 23))  # the replayed steps 16-20 are logged once
+    # ckpt-15 went only after the new ckpt-20 and ckpt-22 were written and read back.
+    assert dist.checkpoint_numbers(ckpt) == [22, 20]
+
+
+def test_a_junk_checkpoint_state_file_is_not_trusted(tmp_path):
+    _tiny_run(tmp_path, 10)
+    (tmp_path / "ckpt" / "checkpoint").write_text("model_checkpoint_path: {{{ junk")
+    assert _tiny_run(tmp_path, 12).start_step == 10  # the old code started over from 0
+
+
+def test_no_restorable_checkpoint_is_an_error_naming_the_folder_and_restart_starts_over(tmp_path):
+    from siamese_lessons.errors import CheckpointError
+
+    ckpt = tmp_path / "ckpt"
+    _tiny_run(tmp_path, 10)
+    for index in ckpt.glob("*.index"):
+        index.write_bytes(b"not an index")
+    with pytest.raises(CheckpointError, match=re.escape(str(ckpt))) as info:
+        _tiny_run(tmp_path, 12)
+    assert len(info.value.problems) == 2 and "--restart" in str(info.value)
+    assert dist.checkpoint_numbers(ckpt) == [10, 5]  # nothing deleted
+    res = _tiny_run(tmp_path, 6, restart=True)
+    assert res.start_step == 0 and dist.checkpoint_numbers(ckpt) == [6, 5]
+    assert _logged_steps(tmp_path) == list(range(1, 7))
