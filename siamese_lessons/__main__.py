@@ -15,6 +15,7 @@ train
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -74,9 +75,32 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number, got {text}")
     return value
 
 
@@ -91,11 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "with positives and negatives spread over every identity, no repeats, seeded.")
     pairs.add_argument("source", help="clean list file ('relative/path.jpg <label>' lines) or a folder "
                                       "with one sub-folder of images per identity")
-    pairs.add_argument("--positives", type=_positive_int, required=True, help="number of same-identity pairs")
-    pairs.add_argument("--negatives", type=_positive_int, required=True, help="number of different pairs")
+    pairs.add_argument("--positives", type=_count, required=True, help="number of same-identity pairs")
+    pairs.add_argument("--negatives", type=_count, required=True, help="number of different pairs")
     pairs.add_argument("--out-dir", required=True, help="folder for positive_pairs_path.txt and "
                                                        "negative_pairs_path.txt (created)")
-    pairs.add_argument("--seed", type=int, default=0)
+    pairs.add_argument("--seed", type=_count, default=0)
     pairs.add_argument("--quiet", action="store_true", help="no progress bars")
     pairs.set_defaults(run=_make_pairs)
 
@@ -127,8 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="per replica: pairs, or images (P x K) for triplet; global = this x replicas")
     tr.add_argument("--k", type=_positive_int, default=4, help="images per identity in a triplet batch")
     tr.add_argument("--steps", type=_positive_int, required=True, help="optimizer steps of the whole run")
-    tr.add_argument("--learning-rate", type=float, default=1e-3, help="Adam, cosine-decayed over --steps")
-    tr.add_argument("--margin", type=float, default=0.2)
+    tr.add_argument("--learning-rate", type=_positive_float, default=1e-3,
+                    help="Adam, cosine-decayed over --steps")
+    tr.add_argument("--margin", type=_positive_float, default=0.2)
     tr.add_argument("--mining", choices=MINING, default="semi_hard",
                     help="triplet miner: FaceNet's semi-hard (default), batch_all or batch_hard")
     tr.add_argument("--no-augment", action="store_true", help="no flips or affine distortion")
@@ -144,11 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="delete OUT_DIR's checkpoints and history and start from step 0 instead of resuming "
                          "(needed when no checkpoint there can be restored)")
     tr.add_argument("--log-every", type=_positive_int, default=10, help="steps between log lines")
-    tr.add_argument("--max-minutes", type=float, help="stop (after a checkpoint) after this long")
+    tr.add_argument("--max-minutes", type=_positive_float, help="stop (after a checkpoint) after this long")
     tr.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs in OUT_DIR/logs")
     tr.add_argument("--export-tflite", action="store_true",
                     help="also write OUT_DIR/embedder.tflite and check it against Keras")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--seed", type=_count, default=0)
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=_train)
     return parser
@@ -156,12 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; errors about the user's input are printed without a traceback."""
-    from .errors import DatasetNotFoundError, MalformedLineError
+    from .errors import CheckpointError
 
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DatasetNotFoundError, MalformedLineError, ValueError) as err:
+    except (ValueError, OSError, CheckpointError) as err:
+        # ValueError covers the package's input errors (malformed lines, corrupt images, bad
+        # configurations, TF_CONFIG); OSError a path that cannot be read or written, which it names.
         print(f"error: {err}", file=sys.stderr)
         return 2
 

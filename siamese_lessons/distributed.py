@@ -69,9 +69,12 @@ def _tf_config() -> dict:
         config = json.loads(raw)
     except json.JSONDecodeError as err:
         raise ValueError(f"TF_CONFIG is not valid JSON ({err}): {raw[:200]!r}") from None
-    workers = config.get("cluster", {}).get("worker")
-    task = config.get("task", {})
-    if not workers or task.get("type") not in ("worker", "chief") or "index" not in task:
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    workers = cluster.get("worker") if isinstance(cluster, dict) else None
+    task = config.get("task") if isinstance(config, dict) else None
+    if (not isinstance(workers, list) or not workers or not all(isinstance(w, str) for w in workers)
+            or not isinstance(task, dict) or task.get("type") not in ("worker", "chief")
+            or not isinstance(task.get("index"), int) or not 0 <= task["index"] < len(workers)):
         raise ValueError("TF_CONFIG must name the cluster's workers and this task, e.g. "
                          '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
                          '"task": {"type": "worker", "index": 0}}; got ' + raw[:200])
