@@ -168,7 +168,9 @@ def improved_tower(
     """A tower that fits LFW far better than the seed's with ~1,000x fewer parameters.
 
     Per entry of ``filters``: ``convs_per_block`` (default two) 3x3 convolutions
-    with batch normalisation and ReLU, then 2x2 max-pooling. Then global average pooling (no giant dense
+    with batch normalisation and ReLU, then 2x2 max-pooling (skipped once the
+    feature map is smaller than 2x2, so tiny inputs still build; global average
+    pooling follows anyway). Then global average pooling (no giant dense
     layer), dropout and a linear ``Dense(embedding_dim)``.
 
     ``synchronized_bn=True`` computes batch-normalisation statistics over the
@@ -188,7 +190,8 @@ def improved_tower(
                               kernel_initializer=init, name=f"block{k + 1}_conv{j + 1}")(x)
             x = layers.BatchNormalization(synchronized=synchronized_bn, name=f"block{k + 1}_bn{j + 1}")(x)
             x = layers.Activation("relu", name=f"block{k + 1}_relu{j + 1}")(x)
-        x = layers.MaxPooling2D(2, name=f"block{k + 1}_pool")(x)
+        if min(x.shape[1], x.shape[2]) >= 2:
+            x = layers.MaxPooling2D(2, name=f"block{k + 1}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
     x = layers.Dense(embedding_dim, kernel_regularizer=reg,

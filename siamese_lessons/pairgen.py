@@ -291,6 +291,10 @@ def write_pair_files(images: ImageList, out_dir: str | os.PathLike, *, positives
     Returns
     -------
     PairFiles
+
+    Both files are written under ``.partial`` names and renamed only when both are
+    complete: a request that fails (too many pairs, a full disk) leaves any pair
+    files already in ``out_dir`` untouched.
     """
     from tqdm import tqdm
 
@@ -298,19 +302,27 @@ def write_pair_files(images: ImageList, out_dir: str | os.PathLike, *, positives
     out.mkdir(parents=True, exist_ok=True)
     paths = images.paths
     counts, used = {}, np.zeros(0, np.int64)
-    for kind, gen, total, name in (("positive", positive_pairs, positives, names[0]),
-                                   ("negative", negative_pairs, negatives, names[1])):
-        written = 0
-        with open(out / name, "w", encoding="utf-8") as fh, \
-                tqdm(total=total, desc=f"{kind} pairs", unit="pair", disable=not progress) as bar:
-            for chunk in gen(images.labels, total, seed=seed, block=block):
-                if kind == "positive":
-                    used = np.union1d(used, np.unique(images.labels[chunk[:, 0]]))
-                lines = np.char.add(np.char.add(paths[chunk[:, 0]], " "), paths[chunk[:, 1]])
-                fh.write("\n".join(lines.tolist()))
-                fh.write("\n" if len(lines) else "")
-                written += len(chunk)
-                bar.update(len(chunk))
-        counts[kind] = written
+    partial = {name: out / f"{name}.partial" for name in names}
+    try:
+        for kind, gen, total, name in (("positive", positive_pairs, positives, names[0]),
+                                       ("negative", negative_pairs, negatives, names[1])):
+            written = 0
+            with open(partial[name], "w", encoding="utf-8") as fh, \
+                    tqdm(total=total, desc=f"{kind} pairs", unit="pair", disable=not progress) as bar:
+                for chunk in gen(images.labels, total, seed=seed, block=block):
+                    if kind == "positive":
+                        used = np.union1d(used, np.unique(images.labels[chunk[:, 0]]))
+                    lines = np.char.add(np.char.add(paths[chunk[:, 0]], " "), paths[chunk[:, 1]])
+                    fh.write("\n".join(lines.tolist()))
+                    fh.write("\n" if len(lines) else "")
+                    written += len(chunk)
+                    bar.update(len(chunk))
+            counts[kind] = written
+    except BaseException:
+        for tmp in partial.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for name, tmp in partial.items():
+        os.replace(tmp, out / name)
     return PairFiles(positive_path=str(out / names[0]), negative_path=str(out / names[1]),
                      positives=counts["positive"], negatives=counts["negative"], identities_used=len(used))

@@ -46,6 +46,7 @@ __all__ = [
     "ScaleConfig",
     "ScaleRun",
     "learning_check",
+    "listing_digest",
     "read_source",
     "train",
     "untrained_model",
@@ -194,26 +195,57 @@ def read_source(source: str | os.PathLike) -> ImageList:
     return read_image_folder(source) if source.is_dir() else read_clean_list(source)
 
 
-def _prepare_data(images: ImageList, out: Path, config: ScaleConfig, progress: bool) -> Path:
-    from .errors import DatasetNotFoundError
-    from .pairgen import PAIR_FILE_NAMES, write_pair_files
-    from .streaming import read_shard_set, write_tfrecord_shards
+def listing_digest(images: ImageList) -> str:
+    """SHA-256 of an image listing (every relative path and label, in order): what derived
+    files record they were made from."""
+    import hashlib
 
+    digest = hashlib.sha256()
+    for path, label in zip(images.paths, np.asarray(images.labels).tolist(), strict=True):
+        digest.update(f"{path}\t{label}\n".encode())
+    return digest.hexdigest()
+
+
+def _prepare_data(images: ImageList, out: Path, config: ScaleConfig, progress: bool) -> Path:
+    """The run's pair files or shards, made once and reused only if made from the same listing
+    and arguments (``made_from.json``); written under a ``.partial`` name and renamed when
+    complete, so a failed run never leaves files a rerun would trust."""
+    import shutil
+    import warnings
+
+    from .pairgen import write_pair_files
+    from .streaming import write_tfrecord_shards
+
+    made_from = {"listing_sha256": listing_digest(images), "images": len(images)}
     if config.loss == "triplet":
         target = out / "shards"
-        try:
-            shards = read_shard_set(target)
-        except DatasetNotFoundError:  # none written yet
-            shards = None
-        if shards is None or tuple(shards.image_size) != tuple(config.image_size) \
-                or shards.channels != config.channels:
-            write_tfrecord_shards(images, target, image_size=config.image_size, channels=config.channels,
-                                  num_shards=config.num_shards, progress=progress)
-        return target
-    target = out / "pairs"
-    if not all((target / name).is_file() for name in PAIR_FILE_NAMES):
-        write_pair_files(images, target, positives=config.pairs_per_kind, negatives=config.pairs_per_kind,
+        made_from.update(kind="shards", image_size=list(config.image_size), channels=config.channels,
+                         num_shards=config.num_shards)
+    else:
+        target = out / "pairs"
+        made_from.update(kind="pairs", pairs_per_kind=config.pairs_per_kind, seed=config.seed)
+    record = target / "made_from.json"
+    if record.is_file():
+        old = json.loads(record.read_text(encoding="utf-8"))
+        if old == made_from:
+            return target
+        changed = sorted(k for k in set(old) | set(made_from) if old.get(k) != made_from.get(k))
+        warnings.warn(f"{target} was made from a different listing or arguments ({', '.join(changed)} "
+                      "differ); rebuilding it", RuntimeWarning, stacklevel=3)
+    elif target.exists():
+        warnings.warn(f"{target} has no made_from.json (an unfinished or older run); rebuilding it",
+                      RuntimeWarning, stacklevel=3)
+    partial = out / f"{target.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    if config.loss == "triplet":
+        write_tfrecord_shards(images, partial, image_size=config.image_size, channels=config.channels,
+                              num_shards=config.num_shards, progress=progress)
+    else:
+        write_pair_files(images, partial, positives=config.pairs_per_kind, negatives=config.pairs_per_kind,
                          seed=config.seed, progress=progress)
+    (partial / "made_from.json").write_text(json.dumps(made_from, indent=1), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
     return target
 
 

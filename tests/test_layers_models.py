@@ -144,3 +144,11 @@ def test_koch_dense_initialisation_and_convs_per_block_are_arguments():
     convs = [layer for layer in improved_tower((16, 16, 1), filters=(4, 4), convs_per_block=3).layers
              if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 6
+
+
+def test_improved_tower_stops_pooling_at_one_pixel():
+    tower = improved_tower((12, 12, 1), filters=(4, 4, 4, 4, 4), convs_per_block=1, embedding_dim=3)
+    pools = [layer.output.shape[1:3] for layer in tower.layers
+             if isinstance(layer, keras.layers.MaxPooling2D)]
+    assert pools == [(6, 6), (3, 3), (1, 1)]  # 12 -> 6 -> 3 -> 1, then no pooling below 2x2
+    assert tower.output_shape == (None, 3)

@@ -1,13 +1,20 @@
 import itertools
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from siamese_lessons.data import read_clean_list
 from siamese_lessons.data.containers import ImageList
-from siamese_lessons.pairgen import negative_pairs, pair_quotas, positive_pairs, write_pair_files
+from siamese_lessons.pairgen import (
+    PAIR_FILE_NAMES,
+    negative_pairs,
+    pair_quotas,
+    positive_pairs,
+    write_pair_files,
+)
 
 
 def test_quotas_water_fill_by_hand():
@@ -117,3 +124,16 @@ def test_image_list_is_what_write_pair_files_takes(tmp_path):
                        labels=np.array([0, 0, 1, 2]))
     files = write_pair_files(images, tmp_path, positives=1, negatives=2)
     assert open(files.positive_path).read().split() in (["a/1.jpg", "a/2.jpg"], ["a/2.jpg", "a/1.jpg"])
+
+
+def test_a_failed_request_leaves_existing_pair_files_untouched(tmp_path):
+    from siamese_lessons.data import ImageList
+
+    images = ImageList(root=str(tmp_path), paths=np.asarray([f"p{i // 2}/{i}.jpg" for i in range(8)]),
+                       labels=np.repeat(np.arange(4), 2))
+    first = write_pair_files(images, tmp_path / "out", positives=4, negatives=4, seed=0)
+    before = {p: Path(p).read_text() for p in (first.positive_path, first.negative_path)}
+    with pytest.raises((ValueError, RuntimeError)):  # 4 identities of 2 images: 4 distinct positives at most
+        write_pair_files(images, tmp_path / "out", positives=50, negatives=4, seed=1)
+    assert {p: Path(p).read_text() for p in before} == before  # the old code truncated them to 0 lines
+    assert sorted(f.name for f in (tmp_path / "out").iterdir()) == sorted(PAIR_FILE_NAMES)

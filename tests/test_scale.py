@@ -48,3 +48,32 @@ def test_untrained_model_is_the_seeded_starting_point():
         np.testing.assert_array_equal(wa, wb)
     with pytest.raises(ValueError, match="triplet"):
         learning_check(None, ScaleConfig(loss="binary"))
+
+
+def test_run_folder_data_is_reused_only_when_made_from_the_same_listing(tmp_path):
+    from siamese_lessons.data import ImageList
+    from siamese_lessons.scale import _prepare_data
+
+    def listing(n_ids):
+        paths = np.asarray([f"p{i // 3}/{i}.jpg" for i in range(3 * n_ids)])
+        return ImageList(root=str(tmp_path), paths=paths, labels=np.repeat(np.arange(n_ids), 3))
+
+    config = ScaleConfig(loss="contrastive", pairs_per_kind=6)
+    target = _prepare_data(listing(5), tmp_path, config, progress=False)
+    made = (target / "positive_pairs_path.txt").stat().st_mtime_ns
+    assert _prepare_data(listing(5), tmp_path, config, progress=False) == target
+    assert (target / "positive_pairs_path.txt").stat().st_mtime_ns == made  # same listing: reused
+    # Another list (the old code trained on the old pair files while run.json named the new list).
+    with pytest.warns(RuntimeWarning, match="listing_sha256"):
+        _prepare_data(listing(6), tmp_path, config, progress=False)
+    written = "".join((target / name).read_text()
+                      for name in ("positive_pairs_path.txt", "negative_pairs_path.txt"))
+    assert "p5/" in written
+    # A leftover from a run that died while writing (an empty file, no record) is rebuilt, not trusted.
+    for f in target.iterdir():
+        f.write_text("")
+    (target / "made_from.json").unlink()
+    with pytest.warns(RuntimeWarning, match="no made_from.json"):
+        _prepare_data(listing(6), tmp_path, config, progress=False)
+    assert (target / "positive_pairs_path.txt").read_text().count("\n") == 6
+    assert not (tmp_path / "pairs.partial").exists()
