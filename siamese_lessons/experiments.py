@@ -672,7 +672,8 @@ class View2Budget:
 
 #: Chapter 6's training budgets by profile name (each runs ten times, once per fold).
 VIEW2_BUDGETS = MappingProxyType({
-    "quick": View2Budget(pairs=384, epochs=1, batch_size=32, pk=(8, 4), steps_per_epoch=15, triplet_epochs=1),
+    "quick": View2Budget(pairs=384, epochs=1, batch_size=32, pk=(16, 4), steps_per_epoch=60,
+                         triplet_epochs=1),
     "full": View2Budget(pairs=20_000, epochs=2, batch_size=128, pk=(32, 4), steps_per_epoch=300,
                         triplet_epochs=6),
 })
@@ -685,7 +686,7 @@ _VIEW2_WHAT = {
     "lbp": "uniform LBP histograms on a 7x7 grid; minus chi-square distance",
     "pair": "chapter 2's improved tower, L1 distance + sigmoid, binary cross-entropy on sampled pairs",
     "contrastive": "chapter 4's embedding, contrastive loss (margin 1) on sampled pairs",
-    "triplet": "chapter 5's embedding, batch-hard triplet loss (margin 0.2) on P x K batches",
+    "triplet": "chapter 5's embedding, FaceNet semi-hard triplet loss (margin 0.2) on P x K batches",
 }
 
 
@@ -739,7 +740,7 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
         return fit_contrastive, lambda model, pairs, index: embedding_pair_scores(model, pairs, index)
     if name == "triplet":
         def fit_triplet(train):
-            return train_triplet(train, mining="batch_hard", pk=budget.pk,
+            return train_triplet(train, mining="semi_hard", pk=budget.pk,
                                  steps_per_epoch=budget.steps_per_epoch, epochs=budget.triplet_epochs,
                                  seed=seed, verbose=verbose)[0]
 
