@@ -271,6 +271,11 @@ def write_pair_files(images: ImageList, out_dir: str | os.PathLike, *, positives
                      progress: bool = False) -> PairFiles:
     """Write the seed's two pair files for ``images`` (one ``<path a> <path b>`` per line).
 
+    When any path holds whitespace (identity folders such as ``Ann Smith/1.jpg``),
+    the two paths of a line are separated by a tab instead of a space, so that the
+    files read back exactly (:func:`~siamese_lessons.streaming.pair_file_dataset`
+    splits on the tab when a line has one).
+
     Parameters
     ----------
     images : ImageList
@@ -301,6 +306,9 @@ def write_pair_files(images: ImageList, out_dir: str | os.PathLike, *, positives
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = images.paths
+    separator = "\t" if any(len(p.split()) != 1 for p in paths) else " "
+    if any("\t" in p or "\n" in p for p in paths):
+        raise ValueError("image paths cannot contain tabs or newlines: pair files could not be read back")
     counts, used = {}, np.zeros(0, np.int64)
     partial = {name: out / f"{name}.partial" for name in names}
     try:
@@ -312,7 +320,7 @@ def write_pair_files(images: ImageList, out_dir: str | os.PathLike, *, positives
                 for chunk in gen(images.labels, total, seed=seed, block=block):
                     if kind == "positive":
                         used = np.union1d(used, np.unique(images.labels[chunk[:, 0]]))
-                    lines = np.char.add(np.char.add(paths[chunk[:, 0]], " "), paths[chunk[:, 1]])
+                    lines = np.char.add(np.char.add(paths[chunk[:, 0]], separator), paths[chunk[:, 1]])
                     fh.write("\n".join(lines.tolist()))
                     fh.write("\n" if len(lines) else "")
                     written += len(chunk)

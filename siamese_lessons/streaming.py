@@ -167,8 +167,11 @@ def pair_file_dataset(
         ds = tf.data.TextLineDataset(path).shard(num_shards, shard_index)
 
         def parse(line):
-            fields = tf.strings.split(tf.strings.strip(line))
-            message = "malformed pair line (expected '<path a> <path b>') in"
+            # '<path a><TAB><path b>' when the paths hold spaces, else the seed's '<path a> <path b>'.
+            line = tf.strings.strip(line)
+            tabbed = tf.strings.split(line, "\t")
+            fields = tf.cond(tf.size(tabbed) > 1, lambda: tabbed, lambda: tf.strings.split(line))
+            message = "malformed pair line (expected '<path a> <path b>' or '<path a><TAB><path b>') in"
             check = tf.debugging.Assert(tf.equal(tf.size(fields), 2), [message, path, ":", line])
             with tf.control_dependencies([check]):
                 fields = tf.identity(fields)

@@ -170,3 +170,31 @@ def test_write_clean_list_round_trips_and_refuses_spaces(flat_faces, tmp_path):
     np.testing.assert_array_equal(back.labels, images.labels)
     with pytest.raises(ValueError, match="whitespace"):
         write_clean_list(ImageList(root=".", paths=["a b.jpg"], labels=[0]), tmp_path / "x.txt")
+
+
+def test_identity_folders_with_spaces_give_pair_files_that_read_back(tmp_path):
+    from siamese_lessons.pairgen import write_pair_files
+
+    root = tmp_path / "faces"
+    for label, name in enumerate(["Ann Smith", "Bo  Li", "Cy"]):
+        for i in range(2):
+            write_image(root / name / f"{i} x.png", np.full((10, 8), _value(label, i)))
+    images = read_image_folder(root)
+    files = write_pair_files(images, tmp_path / "pairs", positives=3, negatives=3, seed=0)
+    lines = open(files.positive_path).read().splitlines()
+    assert all(line.count("\t") == 1 for line in lines)  # tab-separated: the paths hold spaces
+    expected = set()
+    for path in (files.positive_path, files.negative_path):
+        label = 1.0 if path == files.positive_path else 0.0
+        for line in open(path).read().splitlines():
+            a, b = line.split("\t")
+            value = [_value(int(images.labels[list(images.paths).index(p)]), int(p.split("/")[1][0]))
+                     for p in (a, b)]
+            expected.add((tuple(value), label))
+    ds = st.pair_file_dataset(tmp_path / "pairs", root, image_size=(10, 8), channels=1, batch_size=1,
+                              shuffle_buffer=1)
+    seen = set()
+    for (left, right), y in ds.take(40):
+        grey = (round(left.numpy().mean() * 255), round(right.numpy().mean() * 255))
+        seen.add((grey, float(y.numpy()[0, 0])))
+    assert seen == expected  # every pair read back whole (the old files split "Ann Smith/0 x.png" apart)
