@@ -241,6 +241,9 @@ def _prepare_data(images: ImageList, out: Path, config: ScaleConfig, progress: b
         write_tfrecord_shards(images, partial, image_size=config.image_size, channels=config.channels,
                               num_shards=config.num_shards, progress=progress)
     else:
+        from .data import check_images
+
+        check_images(images, progress=progress)  # the pair pipeline would meet a bad file mid-run
         write_pair_files(images, partial, positives=config.pairs_per_kind, negatives=config.pairs_per_kind,
                          seed=config.seed, progress=progress)
     (partial / "made_from.json").write_text(json.dumps(made_from, indent=1), encoding="utf-8")

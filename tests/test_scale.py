@@ -5,6 +5,8 @@ import pytest
 
 from siamese_lessons.scale import MINING, PROFILE_CONFIGS, ScaleConfig, learning_check, untrained_model
 
+from .conftest import write_image
+
 
 @pytest.mark.data
 def test_full_profile_configuration_learns_a_slice(lfw_data_home):
@@ -55,7 +57,9 @@ def test_run_folder_data_is_reused_only_when_made_from_the_same_listing(tmp_path
     from siamese_lessons.scale import _prepare_data
 
     def listing(n_ids):
-        paths = np.asarray([f"p{i // 3}/{i}.jpg" for i in range(3 * n_ids)])
+        paths = np.asarray([f"p{i // 3}/{i}.png" for i in range(3 * n_ids)])
+        for p in paths:
+            write_image(tmp_path / p, np.full((4, 4), 9))
         return ImageList(root=str(tmp_path), paths=paths, labels=np.repeat(np.arange(n_ids), 3))
 
     config = ScaleConfig(loss="contrastive", pairs_per_kind=6)
@@ -77,3 +81,22 @@ def test_run_folder_data_is_reused_only_when_made_from_the_same_listing(tmp_path
         _prepare_data(listing(6), tmp_path, config, progress=False)
     assert (target / "positive_pairs_path.txt").read_text().count("\n") == 6
     assert not (tmp_path / "pairs.partial").exists()
+
+
+def test_pair_losses_name_a_corrupt_or_missing_image_before_training(tmp_path):
+    from siamese_lessons.data import ImageList
+    from siamese_lessons.errors import CorruptImageError
+    from siamese_lessons.scale import _prepare_data
+
+    paths = np.asarray([f"p{i // 2}/{i}.png" for i in range(6)])
+    for p in paths:
+        write_image(tmp_path / p, np.full((4, 4), 9))
+    (tmp_path / paths[3]).write_bytes(b"\xff\xd8 not an image")
+    images = ImageList(root=str(tmp_path), paths=paths, labels=np.repeat(np.arange(3), 2))
+    config = ScaleConfig(loss="binary", pairs_per_kind=2)
+    with pytest.raises(CorruptImageError, match=str(paths[3])):
+        _prepare_data(images, tmp_path / "run", config, progress=False)
+    (tmp_path / paths[3]).unlink()
+    with pytest.raises(FileNotFoundError, match=str(paths[3])):
+        _prepare_data(images, tmp_path / "run", config, progress=False)
+    assert not (tmp_path / "run" / "pairs").exists()  # nothing a rerun could trust

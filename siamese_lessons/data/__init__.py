@@ -17,7 +17,7 @@ from .lfw import (
     load_lfw_people,
     read_lfw_pairs_file,
 )
-from .lists import read_clean_list, read_image_folder, write_clean_list
+from .lists import check_images, read_clean_list, read_image_folder, write_clean_list
 from .olivetti import load_olivetti
 from .omniglot import (
     OMNIGLOT_ARCHIVES,
@@ -37,6 +37,7 @@ __all__ = [
     "IdentitySet",
     "ImageList",
     "LFWPairList",
+    "check_images",
     "OneShotTrials",
     "PairSet",
     "fetch_omniglot_archive",
