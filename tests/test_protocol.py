@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from siamese_lessons.evaluation import best_threshold, lfw_ten_fold, recall_at_k, threshold_at_far
+from siamese_lessons.evaluation import lfw_ten_fold, recall_at_k, threshold_at_far
 
 
 def test_threshold_at_far_hand_cases():
@@ -43,12 +43,26 @@ def _synthetic(seed=0, n_folds=10, per=30, sep=1.5):
     return scores, labels, folds
 
 
+def _brute_force_threshold(scores, labels):
+    """The protocol's rule written out independently: try every midpoint between sorted distinct
+    scores (and one below, one above), keep the most accurate, the smallest on ties."""
+    distinct = sorted(set(scores.tolist()))
+    midpoints = [(a + b) / 2 for a, b in zip(distinct[:-1], distinct[1:], strict=True)]
+    candidates = [distinct[0] - 1.0, *midpoints, distinct[-1] + 1.0]
+    best_t, best_acc = None, -1.0
+    for t in candidates:
+        acc = sum((s >= t) == (y == 1) for s, y in zip(scores, labels, strict=True)) / len(scores)
+        if acc > best_acc:
+            best_t, best_acc = t, acc
+    return best_t
+
+
 def test_ten_fold_accuracy_matches_a_loop_reference():
     scores, labels, folds = _synthetic()
     out = lfw_ten_fold(scores, labels, folds)
     ref = []
     for k in range(10):
-        t, _ = best_threshold(scores[folds != k], labels[folds != k])
+        t = _brute_force_threshold(scores[folds != k], labels[folds != k])
         ref.append(np.mean((scores[folds == k] >= t) == (labels[folds == k] == 1)))
     assert out["fold_accuracies"] == pytest.approx(ref)
     assert out["accuracy_mean"] == pytest.approx(np.mean(ref))
