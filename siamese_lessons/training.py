@@ -137,6 +137,23 @@ class FitResult:
     stopped_by_time: bool
 
 
+def _pair_index(index, n: int, what: str) -> np.ndarray:
+    """``index`` as int64 positions into ``n`` pairs: integers (or a boolean mask), in range, non-empty."""
+    index = np.asarray(index)
+    if index.dtype == bool:
+        if index.shape != (n,):
+            raise ValueError(f"{what} as a boolean mask must have shape ({n},), got {index.shape}")
+        index = np.flatnonzero(index)
+    if index.ndim != 1 or index.size == 0:
+        raise ValueError(f"{what} must be a non-empty 1-D array of pair positions, got shape {index.shape}")
+    if not np.issubdtype(index.dtype, np.integer):
+        raise TypeError(f"{what} must hold integers (pair positions), got {index.dtype}; "
+                        "floats would be truncated silently")
+    if index.min() < 0 or index.max() >= n:
+        raise ValueError(f"{what} must be in [0, {n}), got values from {index.min()} to {index.max()}")
+    return index.astype(np.int64)
+
+
 def compile_pair_model(model, *, optimizer: str = "adam", learning_rate: float = 6e-5) -> None:
     """Compile a pair model with binary cross-entropy and accuracy at 0.5.
 
@@ -203,6 +220,14 @@ def fit_pair_model(
     FitResult
     """
     keras = _keras()
+    if int(epochs) < 1 or int(batch_size) < 1:
+        raise ValueError(f"epochs and batch_size must be positive integers, got {epochs} and {batch_size}")
+    train_index = _pair_index(train_index, len(pairs), "train_index")
+    validation_index = _pair_index(validation_index, len(pairs), "validation_index")
+    overlap = np.intersect1d(train_index, validation_index)
+    if len(overlap):
+        raise ValueError(f"{len(overlap)} pairs are in both train_index and validation_index (the first: "
+                         f"{overlap[0]}); validation must be held out of training")
     train_ds = pair_dataset(pairs, train_index, batch_size=batch_size, shuffle=True,
                             augmentation=augmentation, seed=seed, fill_value=fill_value)
     val_ds = pair_dataset(pairs, validation_index, batch_size=batch_size)

@@ -92,3 +92,21 @@ def test_clean_list_strips_a_bom_and_rejects_repeated_paths_and_bad_text(tmp_pat
     with pytest.raises(MalformedLineError, match="line 2.*UTF-8") as info:
         read_clean_list(f)
     assert info.value.line_number == 2 and str(f) in str(info.value)
+
+
+def test_a_corrupt_olivetti_cache_names_the_file(tmp_path):
+    from siamese_lessons.errors import CorruptArchiveError
+
+    (tmp_path / "olivetti_py3.pkz").write_bytes(b"\x78\x9c not a pickle at all" * 10)
+    with pytest.raises(CorruptArchiveError, match="olivetti_py3.pkz"):
+        load_olivetti(data_home=str(tmp_path), download_if_missing=False)
+
+
+def test_hidden_folders_and_files_are_not_identities_or_images(tmp_path):
+    for person in ("Ann", "Bob"):
+        write_image(tmp_path / person / "1.png", np.zeros((4, 4)))
+    write_image(tmp_path / ".ipynb_checkpoints" / "1.png", np.zeros((4, 4)))
+    write_image(tmp_path / "Ann" / ".hidden.png", np.zeros((4, 4)))
+    listing = read_image_folder(tmp_path)
+    assert listing.class_names.tolist() == ["Ann", "Bob"]
+    assert listing.paths.tolist() == ["Ann/1.png", "Bob/1.png"]

@@ -326,3 +326,17 @@ def test_paired_auc_difference_against_an_independent_bootstrap():
     assert paired_auc_difference(a, a, labels)[1] == 0.0
     with pytest.raises(ValueError, match="both"):
         paired_auc_difference(a, b, np.ones(80, int))
+
+
+def test_fit_pair_model_refuses_bad_epochs_float_indices_and_overlap():
+    ps = _toy_pairs(16)
+    model = siamese_pair_model(lfw_seed_tower((8, 8, 1), conv_blocks=1, filters=2, dense_units=4, seed=0))
+    compile_pair_model(model)
+    with pytest.raises(ValueError, match="epochs"):  # used to train nothing and blame a NaN loss
+        fit_pair_model(model, ps, np.arange(8), np.arange(8, 16), epochs=0)
+    with pytest.raises(TypeError, match="integers"):
+        fit_pair_model(model, ps, np.arange(8) + 0.7, np.arange(8, 16), epochs=1)
+    with pytest.raises(ValueError, match="both train_index and validation_index"):
+        fit_pair_model(model, ps, np.arange(10), np.arange(8, 16), epochs=1)
+    with pytest.raises(ValueError, match=r"in \[0, 16\)"):
+        fit_pair_model(model, ps, np.arange(8), np.array([8, 99]), epochs=1)

@@ -27,6 +27,8 @@ def read_image_folder(
 
     Identities are the sub-folders in sorted order (label 0, 1, ...); images
     are their files with one of ``extensions`` (case-insensitive), sorted.
+    Hidden folders and files (names starting with ``.``, such as
+    ``.ipynb_checkpoints`` or ``.DS_Store``) are not identities or images.
 
     Parameters
     ----------
@@ -56,9 +58,9 @@ def read_image_folder(
                                    "Pass the folder that holds one sub-folder per identity.")
     exts = tuple(e.lower() for e in extensions)
     names, paths, labels = [], [], []
-    for person in sorted(p.name for p in root.iterdir() if p.is_dir()):
+    for person in sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = sorted(f.name for f in (root / person).iterdir()
-                       if f.is_file() and f.name.lower().endswith(exts))
+                       if f.is_file() and not f.name.startswith(".") and f.name.lower().endswith(exts))
         if len(files) < min_images:
             raise ValueError(f"identity folder {root / person} has {len(files)} images with "
                              f"endings {exts}; at least {min_images} needed")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import pickle
+import zlib
 
 import numpy as np
 
-from ..errors import DatasetNotFoundError
+from ..errors import CorruptArchiveError, DatasetNotFoundError
 from ._common import offline
 from .containers import IdentitySet
 
@@ -39,16 +41,20 @@ def load_olivetti(
     from sklearn.datasets import fetch_olivetti_faces
 
     allowed = (not offline()) if download_if_missing is None else (download_if_missing and not offline())
+    from sklearn.datasets import get_data_home
+
+    where = os.path.join(get_data_home(data_home), "olivetti_py3.pkz")
     try:
         bunch = fetch_olivetti_faces(data_home=data_home, download_if_missing=allowed)
     except OSError as exc:
-        from sklearn.datasets import get_data_home
-
-        where = os.path.join(get_data_home(data_home), "olivetti_py3.pkz")
+        if os.path.isfile(where):  # there, but unreadable: a truncated or damaged cache file
+            raise CorruptArchiveError(where, f"{type(exc).__name__}: {exc}") from exc
         how = ("Downloads are switched off. " if not allowed else f"Downloading failed ({exc}). ")
         raise DatasetNotFoundError("Olivetti faces", where, "SCIKIT_LEARN_DATA",
                                    how + "Online, scikit-learn downloads it; offline, copy "
                                    "olivetti_py3.pkz into that folder.") from exc
+    except (EOFError, ValueError, KeyError, IndexError, zlib.error, pickle.UnpicklingError) as exc:
+        raise CorruptArchiveError(where, f"{type(exc).__name__}: {exc}") from exc
     images = np.rint(np.asarray(bunch.images) * 255.0).astype(np.uint8)
     labels = np.asarray(bunch.target, dtype=np.int64)
     names = np.asarray([f"s{i + 1}" for i in range(int(labels.max()) + 1)])
