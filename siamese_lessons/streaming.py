@@ -107,6 +107,7 @@ def pair_file_dataset(
     shuffle_buffer: int = 10_000,
     seed: int = 0,
     repeat: bool = True,
+    deterministic: bool = True,
     num_shards: int = 1,
     shard_index: int = 0,
 ):
@@ -136,6 +137,9 @@ def pair_file_dataset(
         Seed of mixing, shuffling and augmentation.
     repeat : bool
         Endless stream (training); ``False`` stops when either file is exhausted.
+    deterministic : bool, default=True
+        Keep the order of parallel reads, so the same seed gives the same batches
+        (and the same training); ``False`` lets a slow read be overtaken, for speed.
     num_shards, shard_index : int
         Read every ``num_shards``-th line starting at ``shard_index`` (one
         input pipeline of several, see :mod:`siamese_lessons.distributed`).
@@ -191,7 +195,7 @@ def pair_file_dataset(
         right = decode_image(tf.io.read_file(tf.strings.join([prefix, b])), size, channels)
         return left, right, label
 
-    ds = mixed.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    ds = mixed.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     ds = ds.batch(batch_size, drop_remainder=True)
     if augmentation is not None and not augmentation.is_identity:
         ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(4)))
@@ -364,7 +368,8 @@ def read_shard_set(directory: str | os.PathLike) -> ShardSet:
     return shards
 
 
-def _identity_records(shards: ShardSet, *, shuffle: bool, seed: int, num_shards: int = 1,
+def _identity_records(shards: ShardSet, *, shuffle: bool, seed: int, deterministic: bool = True,
+                      num_shards: int = 1,
                       shard_index: int = 0):
     """Parsed records ``(images: [n] string, label: int64)`` read from the shards in parallel."""
     tf = tensorflow()
@@ -373,13 +378,13 @@ def _identity_records(shards: ShardSet, *, shuffle: bool, seed: int, num_shards:
     if shuffle:
         files = files.shuffle(len(shards.paths), seed=seed, reshuffle_each_iteration=True)
     ds = files.interleave(tf.data.TFRecordDataset, cycle_length=min(len(shards.paths), 8),
-                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic or not shuffle)
 
     def parse(record):
         ex = tf.io.parse_single_example(record, features)
         return tf.sparse.to_dense(ex["images"]), ex["label"]
 
-    return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+    return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic or not shuffle)
 
 
 def pk_shard_dataset(
@@ -390,6 +395,7 @@ def pk_shard_dataset(
     augmentation: Augmentation | None = None,
     shuffle_buffer: int = 2_000,
     seed: int = 0,
+    deterministic: bool = True,
     num_shards: int = 1,
     shard_index: int = 0,
 ):
@@ -413,6 +419,9 @@ def pk_shard_dataset(
     shuffle_buffer : int
         Identities held in the shuffle buffer.
     seed : int
+    deterministic : bool, default=True
+        Keep the order of parallel reads, so the same seed gives the same batches
+        and the same training; ``False`` lets a slow read be overtaken, for speed.
     num_shards, shard_index : int
         Read every ``num_shards``-th shard file starting at ``shard_index``
         (one input pipeline of several).
@@ -432,7 +441,8 @@ def pk_shard_dataset(
     smallest = (shards.identities // len(shards.files)) * (len(shards.files) // num_shards)
     if smallest < p:
         raise ValueError(f"an input pipeline reads as few as {smallest} identities, fewer than p={p}")
-    ds = _identity_records(shards, shuffle=True, seed=seed, num_shards=num_shards, shard_index=shard_index)
+    ds = _identity_records(shards, shuffle=True, seed=seed, num_shards=num_shards, shard_index=shard_index,
+                           deterministic=deterministic)
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed + 1).batch(2)))
 
@@ -448,7 +458,7 @@ def pk_shard_dataset(
         return images, tf.fill([k], label)
 
     # Batch within one pass over the identities, then repeat: no identity twice in a batch.
-    ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     ds = ds.batch(p, drop_remainder=True).repeat()
     ds = ds.map(lambda x, y: (tf.reshape(x, (p * k, *size, channels)), tf.reshape(y, (p * k,))))
     if augmentation is not None and not augmentation.is_identity:

@@ -339,3 +339,16 @@ def test_an_unwritable_out_dir_is_a_one_line_error(tmp_path, capsys):
                  str(blocker / "pairs"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and str(blocker) in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("loss", ["triplet", "contrastive"])
+def test_the_same_seed_trains_the_same_way(faces, tmp_path, loss):
+    # Triplet runs used to differ from step 1: parallel reads reordered images inside P x K batches.
+    from siamese_lessons.scale import ScaleConfig, train
+
+    config = ScaleConfig(loss=loss, tower_kwargs={"filters": (4, 8)}, image_size=(16, 16), channels=1,
+                         batch_size=8, k=2, steps=6, pairs_per_kind=30, num_shards=3, log_every=1)
+    runs = [train(faces, tmp_path / f"run{i}", config, progress=False, tensorboard=False) for i in range(2)]
+    first, second = (run.result.history["loss"].to_numpy() for run in runs)
+    assert len(first) == 6
+    np.testing.assert_array_equal(first, second)
