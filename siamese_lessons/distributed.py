@@ -26,6 +26,7 @@ Needs the TensorFlow backend.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import os
@@ -320,7 +321,9 @@ def train_steps(
         ``(x, y)`` batches of the per-replica size
         (``input_context.get_per_replica_batch_size(global_batch)``), reading its
         share (``input_context.input_pipeline_id`` of
-        ``input_context.num_input_pipelines``); endless.
+        ``input_context.num_input_pipelines``); endless. If it takes a second
+        argument, it gets the step training starts (or resumes) from, so that a
+        resumed run can draw a new stream instead of replaying the first batches.
     strategy : tf.distribute.Strategy
         From :func:`make_strategy`.
     steps : int
@@ -393,7 +396,11 @@ def train_steps(
     start_step = int(step.numpy())
     if history_path and info.is_chief:
         _drop_replayed_history(history_path, start_step)
-    dataset = strategy.distribute_datasets_from_function(make_dataset)
+    if len(inspect.signature(make_dataset).parameters) >= 2:
+        dataset = strategy.distribute_datasets_from_function(
+            lambda context: make_dataset(context, start_step))
+    else:
+        dataset = strategy.distribute_datasets_from_function(make_dataset)
     scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
     def per_replica_mean(y, pred):

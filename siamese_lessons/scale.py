@@ -325,9 +325,14 @@ def _dataset_fn(config: ScaleConfig, data_dir: Path, root: str, global_batch: in
 
     aug = _augmentation(config)
 
-    def make(context):
+    def make(context, start_step: int = 0):
+        # A run resumed at step C draws its input with a seed of its own (seed, pipeline, C): it does not
+        # replay the batches of steps 1..C, and the same resume point gives the same stream.
         per_replica = context.get_per_replica_batch_size(global_batch)
         seed = config.seed + 1000 * context.input_pipeline_id
+        if start_step:
+            entropy = [config.seed, context.input_pipeline_id, start_step]
+            seed = int(np.random.SeedSequence(entropy).generate_state(1)[0] % 2**31)
         if config.loss == "triplet":
             return pk_shard_dataset(data_dir, p=per_replica // config.k, k=config.k, augmentation=aug,
                                     seed=seed, num_shards=context.num_input_pipelines,

@@ -206,8 +206,8 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(faces, tmp_path):
                              env=_env(), capture_output=True, text=True, timeout=300, cwd=REPO)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resumed at step {saved}" in resumed.stdout
-    after = _logged_steps(out / "history.jsonl")[len(before):]
-    assert after == list(range(saved + 1, saved + 8))
+    # the steps after the checkpoint, logged before the kill, are trained again and logged once
+    assert _logged_steps(out / "history.jsonl") == list(range(1, saved + 8))
     run = json.loads((out / "run.json").read_text())
     assert (run["start_step"], run["final_step"]) == (saved, saved + 7)
 
@@ -256,7 +256,7 @@ def _tiny_run(tmp_path, steps, **kwargs):
                             history_path=tmp_path / "history.jsonl", log_every=1, progress=False, **kwargs)
 
 
-def _logged_steps(tmp_path):
+def _history_steps(tmp_path):
     return [json.loads(line)["step"] for line in (tmp_path / "history.jsonl").read_text().splitlines()]
 
 
@@ -276,7 +276,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_older_one_and_keeps_it(tm
         res = _tiny_run(tmp_path, 22)
     # The old code restarted at step 0 and deleted ckpt-15 on its way.
     assert res.start_step == 15 and res.final_step == 22
-    assert _logged_steps(tmp_path) == list(range(1, 23))  # the replayed steps 16-20 are logged once
+    assert _history_steps(tmp_path) == list(range(1, 23))  # the replayed steps 16-20 are logged once
     # ckpt-15 went only after the new ckpt-20 and ckpt-22 were written and read back.
     assert dist.checkpoint_numbers(ckpt) == [22, 20]
 
@@ -300,7 +300,7 @@ def test_no_restorable_checkpoint_is_an_error_naming_the_folder_and_restart_star
     assert dist.checkpoint_numbers(ckpt) == [10, 5]  # nothing deleted
     res = _tiny_run(tmp_path, 6, restart=True)
     assert res.start_step == 0 and dist.checkpoint_numbers(ckpt) == [6, 5]
-    assert _logged_steps(tmp_path) == list(range(1, 7))
+    assert _history_steps(tmp_path) == list(range(1, 7))
 
 
 @pytest.mark.parametrize("args, option", [
@@ -352,3 +352,46 @@ def test_the_same_seed_trains_the_same_way(faces, tmp_path, loss):
     first, second = (run.result.history["loss"].to_numpy() for run in runs)
     assert len(first) == 6
     np.testing.assert_array_equal(first, second)
+
+
+def test_a_resumed_run_draws_a_new_stream_instead_of_replaying(tmp_path):
+    import tensorflow as tf
+
+    starts = []
+
+    def make(context, start_step):
+        starts.append(start_step)
+        x = np.full((8, 2), float(start_step), np.float32)
+        return tf.data.Dataset.from_tensor_slices((x, np.zeros((8, 1), np.float32))).batch(8).repeat()
+
+    def build():
+        import keras
+
+        keras.utils.set_random_seed(0)
+        return (keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), keras.losses.MeanSquaredError(),
+                keras.optimizers.SGD(0.01))
+
+    for steps in (5, 8):
+        dist.train_steps(build, make, strategy=tf.distribute.get_strategy(), steps=steps, images_per_step=8,
+                         checkpoint_dir=tmp_path, checkpoint_every=5, progress=False)
+    assert starts == [0, 5]  # the resumed run's input is built for step 5
+
+
+def test_scale_streams_differ_by_resume_step_and_repeat_for_one(faces, tmp_path):
+    import tensorflow as tf
+
+    from siamese_lessons.data import read_clean_list
+    from siamese_lessons.scale import ScaleConfig, _dataset_fn, _prepare_data
+
+    config = ScaleConfig(loss="triplet", image_size=(16, 16), channels=1, batch_size=8, k=2, num_shards=2,
+                         augment=False)
+    data_dir = _prepare_data(read_clean_list(faces), tmp_path, config, progress=False)
+    make = _dataset_fn(config, data_dir, str(faces.parent), 8)
+    context = tf.distribute.InputContext()
+
+    def first_labels(start):
+        return [next(iter(make(context, start)))[1].numpy().tolist() for _ in range(2)]
+
+    fresh, again, resumed = first_labels(0), first_labels(0), first_labels(40)
+    assert fresh[0] == fresh[1] == again[0]  # the same start gives the same stream
+    assert resumed[0] == resumed[1] != fresh[0]  # a resume at step 40 does not replay step 1's batch
