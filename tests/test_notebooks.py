@@ -28,3 +28,9 @@ def test_first_code_cell_installs_on_colab_and_reports_the_profile(path):
     assert "google.colab" in first and "pip install" in first
     assert "show_environment" in first
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_ci_leaves_the_notebooks_their_inline_figures():
+    # MPLBACKEND=Agg in CI's environment made every chapter execute without a single figure.
+    ci = (BOOK.parent / ".ci" / "run").read_text()
+    assert "export MPLBACKEND" not in ci and "unset MPLBACKEND" in ci
