@@ -12,8 +12,9 @@ BOOK_FLAGS ?=
 BENCH_BUDGET ?= 4
 
 # Where `make test` writes the chapters it executed (a copy: the committed
-# notebooks stay without outputs); `make book-executed` renders that copy.
-EXECUTED ?= _build/executed
+# notebooks stay without outputs); `make book-executed` renders that copy. Not under
+# _build: nbmake skips every notebook whose path contains "_build".
+EXECUTED ?= .book-executed
 
 # Where a pre-staged copy of the datasets exists (the course's own machines, CI),
 # use a scratch copy of it offline; the loaders write caches next to the data,
@@ -58,6 +59,7 @@ test: $(BIN)/.installed $(STAGE)
 # The book from the chapters `make test` executed (no second execution); CI uses it.
 book-executed: $(BIN)/.installed
 	test -f $(EXECUTED)/_config.yml || { echo "run make test first: it executes the chapters into $(EXECUTED)" >&2; exit 1; }
+	$(BIN)/python -c "import glob, json, sys; bad = [p for p in sorted(glob.glob('$(EXECUTED)/book/*.ipynb')) if not any(c.get('outputs') for c in json.load(open(p))['cells'])]; sys.exit('not executed by make test: ' + ', '.join(bad) if bad else 0)"
 	$(BIN)/jupyter-book build $(EXECUTED) --path-output . $(BOOK_FLAGS)
 	@echo "The book is at $(abspath _build/html/index.html)"
 
