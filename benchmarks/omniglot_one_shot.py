@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
     from siamese_lessons.course import ch01_omniglot as ch01
     from siamese_lessons.data import load_omniglot, load_omniglot_one_shot_runs
-    from siamese_lessons.evaluation import paired_difference
+    from siamese_lessons.evaluation import margin_table
     from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -72,11 +72,11 @@ def main(argv: list[str] | None = None) -> dict:
                                        train_seconds=round(siamese_seconds, 1))
     methods["embedding, trained"].update(epochs_run=len(history),
                                          train_seconds=round(history.attrs["seconds"], 1))
-    margins = []
-    for model in ("Siamese, trained", "embedding, trained"):
-        for other in (model.replace("trained", "untrained twin"), "1-NN on pixels"):
-            diff, se = paired_difference(credit[model], credit[other])
-            margins.append({"model": model, "versus": other, "margin": diff, "standard_error": se})
+    pairs = [(model, other) for model in ("Siamese, trained", "embedding, trained")
+             for other in (model.replace("trained", "untrained twin"), "1-NN on pixels")]
+    table = margin_table(credit, pairs)
+    margins = table.rename(columns={"standard error": "standard_error"})[
+        ["model", "versus", "margin", "standard_error"]].to_dict(orient="records")
     print(format_table([{"method": k, **v} for k, v in methods.items()]))
     print(format_table(margins))
     result = {

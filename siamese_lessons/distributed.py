@@ -249,6 +249,11 @@ def restore_newest(checkpoint, directory: str | os.PathLike) -> tuple[int | None
     return None, []
 
 
+def _delete_checkpoint(directory: Path, number: int) -> None:
+    for f in Path(directory).glob(f"ckpt-{number}.*"):
+        f.unlink()
+
+
 def _verify_and_prune(saved: str, directory: Path, step: int, keep: int = 2) -> None:
     """Check that the checkpoint just written reads back (index and data, step value), then
     delete all but the ``keep`` newest checkpoints; older ones are never deleted before
@@ -256,14 +261,13 @@ def _verify_and_prune(saved: str, directory: Path, step: int, keep: int = 2) -> 
     tf = tensorflow()
     reader = tf.train.load_checkpoint(saved)
     key = next(k for k in reader.get_variable_to_shape_map() if k.startswith("step/"))
-    if int(reader.get_tensor(key)) != step:
-        held = int(reader.get_tensor(key))
+    held = int(reader.get_tensor(key))
+    if held != step:
         raise CheckpointError(str(directory), [f"{Path(saved).name} holds step {held}, not {step}"])
     numbers = checkpoint_numbers(directory)
     kept = numbers[:keep]
     for number in numbers[keep:]:
-        for f in directory.glob(f"ckpt-{number}.*"):
-            f.unlink()
+        _delete_checkpoint(directory, number)
     tf.compat.v1.train.update_checkpoint_state(str(directory), saved,
                                                all_model_checkpoint_paths=[str(directory / f"ckpt-{n}")
                                                                            for n in reversed(kept)])
@@ -381,8 +385,7 @@ def train_steps(
             directory = scratch
         if restart and info.is_chief:
             for number in checkpoint_numbers(checkpoint_dir):
-                for f in Path(checkpoint_dir).glob(f"ckpt-{number}.*"):
-                    f.unlink()
+                _delete_checkpoint(checkpoint_dir, number)
             Path(checkpoint_dir, "checkpoint").unlink(missing_ok=True)
             if history_path:
                 Path(history_path).unlink(missing_ok=True)

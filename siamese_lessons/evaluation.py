@@ -237,16 +237,22 @@ def one_shot_credit(scores, answers) -> np.ndarray:
     return top[np.arange(len(answers)), answers] / top.sum(axis=1)
 
 
+def _trial_images(trials: OneShotTrials) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct images of ``trials`` and, per trial, the positions of its query (column 0)
+    and candidates among them: each image is embedded once."""
+    used, inverse = np.unique(np.concatenate([trials.queries[:, None], trials.candidates], 1),
+                              return_inverse=True)
+    return used, inverse.reshape(len(trials), trials.n_way + 1)
+
+
 def one_shot_scores(model, trials: OneShotTrials, *, batch_size: int = 256) -> np.ndarray:
     """``(n_trials, n_way)`` scores of a pair model: P(same) of the query with each candidate.
 
     Each distinct image goes through the tower once; the head scores the pairs.
     """
     tower, head = _tower_and_head(model)
-    used, inverse = np.unique(np.concatenate([trials.queries[:, None], trials.candidates], 1),
-                              return_inverse=True)
+    used, inverse = _trial_images(trials)
     emb = embed_images(tower, trials.images[used], batch_size=batch_size)
-    inverse = inverse.reshape(len(trials), trials.n_way + 1)
     q = np.repeat(inverse[:, :1], trials.n_way, axis=1).ravel()
     c = inverse[:, 1:].ravel()
     return np.asarray(head.predict([emb[q], emb[c]], batch_size=4096, verbose=0)).reshape(len(trials), -1)
@@ -270,14 +276,12 @@ def embedding_spread(embedder, images: np.ndarray, *, batch_size: int = 256) -> 
 
 def embedding_one_shot_scores(embedder, trials: OneShotTrials, *, batch_size: int = 256) -> np.ndarray:
     """``(n_trials, n_way)`` cosine similarity of the query's embedding to each candidate's."""
-    used, inverse = np.unique(np.concatenate([trials.queries[:, None], trials.candidates], 1),
-                              return_inverse=True)
+    used, inverse = _trial_images(trials)
     emb = embed_images(embedder, trials.images[used], batch_size=batch_size).astype(np.float64)
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     if not np.isfinite(emb).all() or (norms == 0).any():
         raise ValueError("the embedder returned NaN, infinite or zero embeddings")
     emb /= norms
-    inverse = inverse.reshape(len(trials), trials.n_way + 1)
     return np.einsum("nd,nkd->nk", emb[inverse[:, 0]], emb[inverse[:, 1:]])
 
 
@@ -340,6 +344,12 @@ class FarNotObservableWarning(UserWarning):
     """A target false-accept rate is below what the impostor scores given can show."""
 
 
+def _impostors_allowed(target_far: float, n_impostors: int) -> int:
+    """How many of ``n_impostors`` scores a threshold for ``target_far`` may accept:
+    ``floor(target_far * n)``; 0 for a positive target means it cannot be observed."""
+    return int(np.floor(target_far * n_impostors + 1e-9))
+
+
 def threshold_at_far(impostor_scores, target_far: float, *, warn: bool = True) -> float:
     """The most permissive threshold whose false-accept rate on ``impostor_scores`` is at most ``target_far``.
 
@@ -360,7 +370,7 @@ def threshold_at_far(impostor_scores, target_far: float, *, warn: bool = True) -
         raise ValueError("impostor_scores must be a non-empty array of finite numbers")
     if not 0 <= target_far < 1:
         raise ValueError(f"target_far must be in [0, 1), got {target_far}")
-    accepted = int(np.floor(target_far * scores.size + 1e-9))
+    accepted = _impostors_allowed(target_far, scores.size)
     if accepted == 0 and target_far > 0 and warn:
         warnings.warn(f"a FAR of {target_far:g} cannot be observed on {scores.size} impostor scores (the "
                       f"smallest non-zero FAR they can show is 1/{scores.size} = {1 / scores.size:.2g}); "
@@ -439,7 +449,7 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
         t, _ = best_threshold(scores[train], labels[train])
         accs.append(accuracy_at(scores[test], labels[test], t))
         impostors = scores[train & (labels == 0)]
-        observable &= bool(far_target * len(impostors) >= 1 - 1e-9)
+        observable &= far_target == 0 or _impostors_allowed(far_target, len(impostors)) >= 1
         t_far = threshold_at_far(impostors, far_target, warn=False)
         tars.append(float(np.mean(scores[test & (labels == 1)] >= t_far)))
         fars.append(float(np.mean(scores[test & (labels == 0)] >= t_far)))

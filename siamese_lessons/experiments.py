@@ -19,6 +19,7 @@ import numpy as np
 from .data.containers import PairSet
 from .datasets import Augmentation
 from .evaluation import accuracy_at, best_threshold, pair_scores, roc_auc
+from .losses import mined_triplet_loss
 from .models import build_tower, siamese_pair_model
 from .training import FitResult, TimeLimit, compile_pair_model, fit_pair_model
 
@@ -29,13 +30,11 @@ __all__ = [
     "PairExperiment",
     "build_pair_model",
     "FACE_AUGMENTATION",
-    "MINERS",
     "face_embedder",
     "lfw_embedding_data",
     "lfw_sweep_run",
     "train_contrastive",
     "train_triplet",
-    "triplet_loss_for",
     "VIEW2_BUDGETS",
     "VIEW2_MODELS",
     "View2Budget",
@@ -508,21 +507,6 @@ def train_contrastive(
     return embedder, fit
 
 
-#: Online miners by name.
-MINERS = ("batch_all", "batch_hard", "semi_hard")
-
-
-def triplet_loss_for(mining: str, margin: float = 0.2):
-    """The Keras loss of an online miner by name (one of :data:`MINERS`)."""
-    from .losses import BatchAllTripletLoss, BatchHardTripletLoss, SemiHardTripletLoss
-
-    losses = {"batch_all": BatchAllTripletLoss, "batch_hard": BatchHardTripletLoss,
-              "semi_hard": SemiHardTripletLoss}
-    if mining not in losses:
-        raise ValueError(f"unknown mining {mining!r}; choose one of {list(MINERS)}")
-    return losses[mining](margin=margin)
-
-
 def train_triplet(
     train: Any,
     *,
@@ -564,7 +548,7 @@ def train_triplet(
     from .datasets import identity_batch_dataset
     from .pairs import pk_batches
 
-    loss = triplet_loss_for(mining, margin)
+    loss = mined_triplet_loss(mining, margin)
     keras.utils.set_random_seed(seed)
     p, k = pk
     n = steps_per_epoch * epochs

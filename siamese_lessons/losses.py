@@ -28,6 +28,7 @@ __all__ = [
     "BatchHardTripletLoss",
     "ContrastiveLoss",
     "MARGINS",
+    "MINERS",
     "MarginSoftmaxLoss",
     "SEMI_HARD_FALLBACKS",
     "SemiHardTripletLoss",
@@ -35,6 +36,7 @@ __all__ = [
     "batch_hard_triplet_loss",
     "contrastive_loss",
     "margin_softmax_loss",
+    "mined_triplet_loss",
     "pairwise_distances",
     "semi_hard_triplet_loss",
     "triplet_loss",
@@ -300,3 +302,17 @@ class MarginSoftmaxLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "margin": self.margin, "kind": self.kind}
+
+
+#: Online miners by name (see :func:`mined_triplet_loss`).
+MINERS = ("batch_all", "batch_hard", "semi_hard")
+
+
+def mined_triplet_loss(mining: str, margin: float = 0.2) -> keras.losses.Loss:
+    """The Keras loss of an online miner by name, one of :data:`MINERS`: batch-all,
+    batch-hard or FaceNet's semi-hard."""
+    losses = {"batch_all": BatchAllTripletLoss, "batch_hard": BatchHardTripletLoss,
+              "semi_hard": SemiHardTripletLoss}
+    if mining not in losses:
+        raise ValueError(f"unknown mining {mining!r}; choose one of {list(MINERS)}")
+    return losses[mining](margin=margin)

@@ -195,15 +195,15 @@ def _gpu_available() -> bool:
     return gpu_count() > 0
 
 
-def get_profile(name: str | None = None) -> Profile:
+def get_profile(name: str | Profile | None = None) -> Profile:
     """Return the active run profile.
 
     Parameters
     ----------
-    name : {"quick", "full", "auto"} or None
+    name : {"quick", "full", "auto"}, Profile or None
         Profile to use. ``None`` reads ``SIAMESE_LESSONS_PROFILE`` (default
         ``"auto"``). ``"auto"`` picks ``"full"`` when TensorFlow sees a GPU and
-        ``"quick"`` otherwise.
+        ``"quick"`` otherwise. A :class:`Profile` is returned as it is.
 
     Returns
     -------
@@ -220,6 +220,8 @@ def get_profile(name: str | None = None) -> Profile:
     >>> get_profile("quick").epochs
     2
     """
+    if isinstance(name, Profile):
+        return name
     source = "argument"
     if name is None:
         name = os.environ.get(PROFILE_ENV, "auto")

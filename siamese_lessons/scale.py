@@ -54,7 +54,8 @@ __all__ = [
 
 #: Training objectives :func:`train` supports.
 LOSSES = ("binary", "contrastive", "triplet")
-#: Online miners of the triplet loss (see :func:`siamese_lessons.experiments.triplet_loss_for`).
+#: Online miners of the triplet loss: :data:`siamese_lessons.losses.MINERS`, listed here so that
+#: ``--help`` needs no Keras.
 MINING = ("semi_hard", "batch_all", "batch_hard")
 #: The towers of :data:`siamese_lessons.models.TOWERS` (listed here so ``--help`` needs no Keras).
 TOWER_NAMES = ("improved", "koch", "lfw_seed", "vgg")
@@ -298,8 +299,7 @@ def untrained_model(config: ScaleConfig):
 
 def _builder(config: ScaleConfig):
     keras = _keras()
-    from .experiments import triplet_loss_for
-    from .losses import ContrastiveLoss
+    from .losses import ContrastiveLoss, mined_triplet_loss
     from .models import build_tower, embedding_model, siamese_distance_model, siamese_pair_model
 
     def build():
@@ -315,7 +315,7 @@ def _builder(config: ScaleConfig):
         embedder = embedding_model(tower, dim=config.embedding_dim, seed=config.seed)
         if config.loss == "contrastive":
             return siamese_distance_model(embedder), ContrastiveLoss(config.margin), optimizer
-        return embedder, triplet_loss_for(config.mining, config.margin), optimizer
+        return embedder, mined_triplet_loss(config.mining, config.margin), optimizer
 
     return build
 

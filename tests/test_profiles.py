@@ -61,3 +61,7 @@ def test_invalid_profile_values_are_rejected():
         dataclasses.replace(QUICK, epochs=0)
     with pytest.raises(ProfileError):
         dataclasses.replace(QUICK, name="medium")
+
+
+def test_get_profile_returns_a_profile_it_is_given():
+    assert get_profile(FULL) is FULL and get_profile(QUICK) is QUICK

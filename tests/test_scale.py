@@ -28,9 +28,10 @@ def test_mining_is_validated_and_defaults_to_facenet_semi_hard():
     assert ScaleConfig().mining == "semi_hard" and set(MINING) == {"semi_hard", "batch_all", "batch_hard"}
     with pytest.raises(ValueError, match="mining"):
         ScaleConfig(mining="hardest")
-    from siamese_lessons.experiments import triplet_loss_for
+    from siamese_lessons.losses import MINERS, mined_triplet_loss
 
-    assert isinstance(triplet_loss_for("semi_hard"), SemiHardTripletLoss)
+    assert isinstance(mined_triplet_loss("semi_hard"), SemiHardTripletLoss)
+    assert set(MINING) == set(MINERS)  # the command line's list is the library's
 
 
 def test_cli_rejects_an_unknown_miner(capsys):

@@ -171,8 +171,7 @@ SIZES: Mapping[str, Chapter1Sizes] = MappingProxyType({
 def sizes(profile: Profile | str | None = None) -> Chapter1Sizes:
     """Chapter 1's sizes for ``profile`` (a :class:`~siamese_lessons.profiles.Profile`, its
     name, or ``None`` for the active profile)."""
-    name = profile.name if isinstance(profile, Profile) else get_profile(profile).name
-    return SIZES[name]
+    return SIZES[get_profile(profile).name]
 
 
 def build_siamese(run: SiameseRun, *, seed: int = 0):

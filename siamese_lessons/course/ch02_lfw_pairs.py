@@ -75,7 +75,7 @@ SIZES: Mapping[str, LadderSizes] = MappingProxyType({
 
 def sizes(profile: Profile | str | None = None) -> LadderSizes:
     """Chapter 2's sizes for ``profile`` (a Profile, its name, or ``None`` for the active one)."""
-    return SIZES[profile.name if isinstance(profile, Profile) else get_profile(profile).name]
+    return SIZES[get_profile(profile).name]
 
 
 def _resize(step: LFWStep, run: LadderSizes) -> float | None:

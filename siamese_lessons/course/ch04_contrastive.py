@@ -63,7 +63,7 @@ SIZES: Mapping[str, ContrastiveRun] = MappingProxyType({
 
 def sizes(profile: Profile | str | None = None) -> ContrastiveRun:
     """Chapter 4's run for ``profile`` (a Profile, its name, or ``None`` for the active one)."""
-    return SIZES[profile.name if isinstance(profile, Profile) else get_profile(profile).name]
+    return SIZES[get_profile(profile).name]
 
 
 def train(data: FaceData, run: ContrastiveRun, *, invert_labels: bool = False, seed: int = 0,

@@ -14,7 +14,8 @@ import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ..experiments import MINERS, face_embedder, train_triplet
+from ..experiments import face_embedder, train_triplet
+from ..losses import MINERS, mined_triplet_loss
 from ..pairs import pk_batches
 from ..profiles import Profile, get_profile
 from ..training import fit_identity_slice
@@ -68,7 +69,7 @@ SIZES: Mapping[str, TripletRun] = MappingProxyType({
 
 def sizes(profile: Profile | str | None = None) -> TripletRun:
     """Chapter 5's run for ``profile`` (a Profile, its name, or ``None`` for the active one)."""
-    return SIZES[profile.name if isinstance(profile, Profile) else get_profile(profile).name]
+    return SIZES[get_profile(profile).name]
 
 
 def train(data: FaceData, run: TripletRun, mining: str, *, random_batches: bool = False, seed: int = 0,
@@ -91,11 +92,9 @@ def learning_check(people, run: TripletRun, mining: str = "semi_hard", *, steps:
     ``steps`` steps; see :func:`~siamese_lessons.training.fit_identity_slice`."""
     import keras
 
-    from ..experiments import triplet_loss_for
-
     index = pk_batches(people, *run.pk, 1, seed=seed)[0]
     keras.utils.set_random_seed(seed)
     embedder = face_embedder((*people.images.shape[1:3], 1), dim=run.embedding_dim, seed=seed)
     embedder.compile(optimizer=keras.optimizers.Adam(run.learning_rate),
-                     loss=triplet_loss_for(mining, run.margin))
+                     loss=mined_triplet_loss(mining, run.margin))
     return fit_identity_slice(embedder, people.images[index], people.labels[index], steps=steps)
