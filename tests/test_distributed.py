@@ -182,8 +182,6 @@ def _logged_steps(path: Path) -> list[int]:
 
 
 def test_sigkilled_run_resumes_from_its_last_checkpoint(faces, tmp_path):
-    import tensorflow as tf
-
     out, every = tmp_path / "run", 5
     args = ["--steps", "400", "--checkpoint-every", str(every), "--log-every", "1"]
     proc = subprocess.Popen(_train_cmd(faces, out, *args), env=_env(), stdout=subprocess.DEVNULL,
@@ -196,20 +194,23 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(faces, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     before = _logged_steps(out / "history.jsonl")
-    saved = int(tf.train.latest_checkpoint(str(out / "checkpoints")).rsplit("-", 1)[1])
-    assert saved >= 3 * every and saved % every == 0
+    # The code finds checkpoints by their files (the state file may lag behind a kill), so does the test.
+    newest = dist.checkpoint_numbers(out / "checkpoints")[0]
+    assert newest >= 3 * every and newest % every == 0
     # at most one interval of work lost (the kill can land after step 5k is logged, before it is saved)
-    assert before[-1] - saved <= every
-    # restart the same command with fewer remaining steps; it must pick up at the checkpoint
-    resumed = subprocess.run(_train_cmd(faces, out, "--steps", str(saved + 7), "--checkpoint-every",
+    assert before[-1] - newest <= every
+    # restart the same command with fewer remaining steps; it must pick up at the newest checkpoint
+    resumed = subprocess.run(_train_cmd(faces, out, "--steps", str(newest + 7), "--checkpoint-every",
                                         str(every), "--log-every", "1"),
                              env=_env(), capture_output=True, text=True, timeout=300, cwd=REPO)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resumed at step {saved}" in resumed.stdout
+    saved = int(re.search(r"resumed at step (\d+)", resumed.stdout).group(1))
+    # the newest checkpoint, or (if the kill cut it short) the one before, with a warning naming it
+    assert saved == newest or (saved == newest - every and "could not be restored" in resumed.stderr)
     # the steps after the checkpoint, logged before the kill, are trained again and logged once
-    assert _logged_steps(out / "history.jsonl") == list(range(1, saved + 8))
+    assert _logged_steps(out / "history.jsonl") == list(range(1, newest + 8))
     run = json.loads((out / "run.json").read_text())
-    assert (run["start_step"], run["final_step"]) == (saved, saved + 7)
+    assert (run["start_step"], run["final_step"]) == (saved, newest + 7)
 
 
 def test_train_command_help_and_errors(faces, tmp_path):
