@@ -3,7 +3,7 @@
 For each method and each of the ten folds of ``pairs.txt``, the learned models
 train on every LFW image of the people *not* in that fold (checked), then score
 the fold; the threshold of each fold is chosen on the other nine
-(:func:`siamese_lessons.experiments.run_view2`). Writes, per model,
+(:func:`siamese_lessons.course.ch06_protocol.run_view2`). Writes, per model,
 ``accuracy_mean``, ``accuracy_std``, ``auc``, ``eer``, ``tar_at_far_1e-3`` (and
 the fold accuracies and mean ROC), with the profile, hardware, Keras backend
 and command, to ``benchmarks/results/lfw_view2.json``. Running a subset of
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons._tf import backend_name
     from siamese_lessons.data import LFW_CLASSIC_CROP, load_lfw_pairs, load_lfw_people
     from siamese_lessons.data._common import output_shape
-    from siamese_lessons.experiments import VIEW2_BUDGETS, VIEW2_MODELS, run_view2
+    from siamese_lessons.course.ch06_protocol import VIEW2_MODELS, run_view2, sizes
     from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> dict:
                         help="resize of the 125x94 face crop (default: the profile's face_crop_resize)")
     parser.add_argument("--budget", nargs="+", default=[], metavar="FIELD=VALUE",
                         help="override fields of the profile's View2Budget, e.g. epochs=4 pk=16,4")
-    parser.add_argument("--folds", type=int, default=10, help="score only the first N folds (smoke runs)")
+    parser.add_argument("--folds", type=int, default=10,
+                        help="train and score only the first N folds (at least 2; thresholds still use all)")
     parser.add_argument("--arrays", default=None, help="read the data from an --export-arrays file")
     parser.add_argument("--export-arrays", default=None, help="write the data to this .npz and stop")
     parser.add_argument("--out", default=str(HERE / "results" / "lfw_view2.json"))
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--fresh", action="store_true", help="replace the record instead of merging into it")
     args = parser.parse_args(argv)
     profile = get_profile(args.profile)
-    budget = VIEW2_BUDGETS[profile.name]
+    budget = sizes(profile).budget
     for item in args.budget:
         field, _, value = item.partition("=")
         if field not in vars(budget) or not value:
@@ -102,13 +103,14 @@ def main(argv: list[str] | None = None) -> dict:
     if args.export_arrays:
         print("wrote", export_arrays(args.export_arrays, view2, people))
         return {}
-    if args.folds < 10:
-        view2 = view2.subset(np.flatnonzero(view2.folds < args.folds))
+    if not 2 <= args.folds <= 10:
+        parser.error(f"--folds must be between 2 and 10, got {args.folds}")
+    folds = None if args.folds == 10 else list(range(args.folds))
     print(f"{profile.describe()}; View 2 {len(view2)} pairs, {len(people)} people images of "
           f"{people.images.shape[1:]}; budget {budget}", flush=True)
-    results = run_view2(view2, people, args.models, budget, verbose=args.verbose)
+    results = run_view2(view2, people, args.models, budget, folds=folds, verbose=args.verbose)
     expected = output_shape((250, 250), LFW_CLASSIC_CROP, profile.face_crop_resize)
-    default_budget = VIEW2_BUDGETS[profile.name]
+    default_budget = sizes(profile).budget
     label = profile_label(profile.name, {
         "image_shape": None if tuple(people.images.shape[1:3]) == expected
         else list(people.images.shape[1:3]),
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "lfw_view2",
         **label,
         "image_shape": list(people.images.shape[1:]),
-        "folds": int(len(np.unique(view2.folds))),
+        "folds": args.folds,
         "hardware": machine,
         "command": command,
         "models": {name: models[name] for name in VIEW2_MODELS if name in models},

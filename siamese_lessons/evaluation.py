@@ -30,6 +30,7 @@ __all__ = [
     "paired_difference",
     "pixel_one_shot_scores",
     "lfw_ten_fold",
+    "view2_protocol",
     "margin_table",
     "recall_at_k",
     "roc_auc",
@@ -378,7 +379,8 @@ def threshold_at_far(impostor_scores, target_far: float, *, warn: bool = True) -
     return float(np.nextafter(scores[accepted], np.inf))
 
 
-def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_size: int = 1001) -> dict:
+def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_size: int = 1001,
+                 scored_folds=None) -> dict:
     """The LFW View 2 protocol on scored ``pairs.txt`` pairs.
 
     For each fold *k*: the accuracy threshold is chosen on the other nine folds
@@ -392,6 +394,8 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
 
     With one model per fold (each trained without that fold's people), pass a
     matrix: row *k* holds the scores that fold *k*'s model gives to every pair.
+    ``scored_folds`` restricts the protocol to some folds (a reduced run that
+    trains fewer models); their thresholds still come from all the other folds.
     Fold *k* is then scored with row *k* and its thresholds are chosen on row *k*'s
     scores of the other folds, so every threshold comes from the model it is
     applied to, never from other models whose score scales need not agree.
@@ -406,6 +410,9 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
     far_target : float, default=1e-3
     fpr_grid_size : int
         Points of the common false-accept-rate grid.
+    scored_folds : sequence of fold ids or None
+        The folds scored (at least two; ``None``: all). A score matrix then has one
+        row per scored fold, in this order.
 
     Returns
     -------
@@ -416,7 +423,10 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
         ``tpr`` (the mean ROC), and ``far_observable``: False when some fold's
         threshold for ``far_target`` was set on fewer than ``1 / far_target``
         impostor scores, so that the target could not be observed (the threshold
-        then accepts none of them; see :func:`threshold_at_far`).
+        then accepts none of them; see :func:`threshold_at_far`). Also ``folds``
+        (the scored fold ids), ``pairs`` (the index of their pairs, fold by fold)
+        and ``correct`` (whether each of those pairs was classified right, for
+        :func:`paired_difference` between methods scored on the same folds).
     """
     from sklearn.metrics import roc_curve
 
@@ -424,30 +434,41 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
     folds = np.asarray(folds).ravel()
     matrix = np.asarray(scores, dtype=np.float64)
     ids = np.unique(folds)
+    if scored_folds is not None:
+        scored = np.asarray(scored_folds).ravel()
+        unknown = sorted(set(scored.tolist()) - set(ids.tolist()))
+        if unknown or len(np.unique(scored)) != len(scored) or len(scored) < 2:
+            raise ValueError(f"scored_folds must be at least two distinct fold ids of {ids.tolist()}, "
+                             f"got {scored.tolist()}")
+        ids_scored = scored
+    else:
+        ids_scored = ids
     if matrix.ndim == 2:
-        if matrix.shape != (len(ids), len(labels)):
-            raise ValueError(f"per-fold scores must be (n_folds, n_pairs) = ({len(ids)}, {len(labels)}), "
-                             f"got {matrix.shape}")
+        if matrix.shape != (len(ids_scored), len(labels)):
+            raise ValueError(f"per-fold scores must be (scored folds, n_pairs) = ({len(ids_scored)}, "
+                             f"{len(labels)}), got {matrix.shape}")
         for row in matrix:
             _check_scores(row, labels)
         labels = labels.astype(np.int64)
     else:
         flat, labels = _check_scores(matrix, labels)
-        matrix = np.broadcast_to(flat, (len(ids), len(flat)))
+        matrix = np.broadcast_to(flat, (len(ids_scored), len(flat)))
     if folds.shape != labels.shape:
         raise ValueError(f"folds must have one entry per pair, got {folds.shape} for {labels.shape}")
     if len(ids) < 2:
         raise ValueError("the protocol needs at least two folds")
     grid = np.linspace(0.0, 1.0, fpr_grid_size)
-    accs, tars, fars, tprs = [], [], [], []
+    accs, tars, fars, tprs, pairs, correct = [], [], [], [], [], []
     observable = True
-    for row, k in enumerate(ids):
+    for row, k in enumerate(ids_scored):
         scores = matrix[row]
         test, train = folds == k, folds != k
         if len(np.unique(labels[test])) < 2:
             raise ValueError(f"fold {k} lacks same or different pairs")
         t, _ = best_threshold(scores[train], labels[train])
         accs.append(accuracy_at(scores[test], labels[test], t))
+        pairs.append(np.flatnonzero(test))
+        correct.append((scores[test] >= t) == (labels[test] == 1))
         impostors = scores[train & (labels == 0)]
         observable &= far_target == 0 or _impostors_allowed(far_target, len(impostors)) >= 1
         t_far = threshold_at_far(impostors, far_target, warn=False)
@@ -474,7 +495,79 @@ def lfw_ten_fold(scores, labels, folds, *, far_target: float = 1e-3, fpr_grid_si
         "far_observable": observable,
         "fpr": grid,
         "tpr": mean_tpr,
+        "folds": ids_scored.tolist(),
+        "pairs": np.concatenate(pairs),
+        "correct": np.concatenate(correct),
     }
+
+
+def view2_protocol(view2: PairSet, people, fit, score, *, far_target: float = 1e-3, folds=None,
+                   progress: bool = True) -> dict:
+    """Score a method on LFW View 2 with identity-disjoint training for every fold.
+
+    For each fold *k*, ``fit`` gets every image of ``people`` except those of the
+    people in fold *k* (checked with
+    :func:`~siamese_lessons.pairs.check_no_identity_leakage`), and ``score`` scores
+    **every** View 2 pair with what ``fit`` returned. Fold *k* is scored by its own
+    model, and its accuracy and FAR thresholds are chosen on that same model's
+    scores of the other nine folds (:func:`~siamese_lessons.evaluation.lfw_ten_fold`
+    with per-fold scores): a threshold always comes from the model it is applied to.
+    (Those nine folds hold people model *k* trained on, so its thresholds are set
+    on familiar faces; the alternative, held-out people of its own training data,
+    costs a second split per fold.)
+
+    Parameters
+    ----------
+    view2 : PairSet
+        ``load_lfw_pairs("10_folds", ...)`` (with ``folds``).
+    people : IdentitySet
+        Identity-labelled training images (e.g. ``load_lfw_people`` at the same size).
+    fit : callable(IdentitySet) -> model
+    score : callable(model, PairSet, index) -> numpy.ndarray
+        Similarity scores (higher = same) of ``view2``'s pairs at ``index``.
+    far_target : float
+    folds : sequence of fold ids or None
+        Train and score only these folds (a reduced run; see ``scored_folds`` of
+        :func:`lfw_ten_fold`). ``None``: all ten.
+    progress : bool
+        Show a progress bar over folds.
+
+    Returns
+    -------
+    dict
+        :func:`~siamese_lessons.evaluation.lfw_ten_fold`'s result plus ``scores``,
+        the ``(n_folds, n_pairs)`` per-fold-model scores.
+    """
+    from tqdm import tqdm
+
+    from .pairs import check_no_identity_leakage, exclude_identities
+
+    if view2.folds is None:
+        raise ValueError("view2 has no folds; load it with load_lfw_pairs('10_folds')")
+    ids = np.unique(view2.folds) if folds is None else np.asarray(folds).ravel()
+    unknown = sorted(set(ids.tolist()) - set(np.unique(view2.folds).tolist()))
+    if unknown or len(ids) < 2:
+        raise ValueError(f"folds must be at least two fold ids of view2, got {ids.tolist()}")
+    everything = np.arange(len(view2))
+    scores = np.full((len(ids), len(view2)), np.nan)
+    reused: dict = {}
+    for row, k in enumerate(tqdm(ids, desc="folds", disable=not progress)):
+        fold_pairs = view2.subset(np.flatnonzero(view2.folds == k))
+        training = exclude_identities(people, fold_pairs)
+        check_no_identity_leakage(training, fold_pairs, context=f"training for fold {k}")
+        model = fit(training)
+        if model is None and "untrained" in reused:  # a method without a model scores the same every fold
+            scores[row] = reused["untrained"]
+            continue
+        scores[row] = np.asarray(score(model, view2, everything), dtype=np.float64)
+        if model is None:
+            reused["untrained"] = scores[row]
+    if not np.isfinite(scores).all():
+        raise ValueError("some View 2 pairs were not scored")
+    result = lfw_ten_fold(scores, view2.labels, view2.folds, far_target=far_target,
+                          scored_folds=None if folds is None else ids)
+    result["scores"] = scores
+    return result
 
 
 def recall_at_k(embeddings, labels, ks=(1, 5, 10)) -> dict[int, float]:

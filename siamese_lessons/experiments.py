@@ -9,8 +9,7 @@ code the chapter shows.
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -35,12 +34,6 @@ __all__ = [
     "lfw_sweep_run",
     "train_contrastive",
     "train_triplet",
-    "VIEW2_BUDGETS",
-    "VIEW2_MODELS",
-    "View2Budget",
-    "run_view2",
-    "view2_method",
-    "view2_protocol",
     "lfw_view1",
     "run_lfw_step",
     "score_pair_model",
@@ -566,192 +559,6 @@ def train_triplet(
     frame = pd.DataFrame(hist.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return embedder, frame
-
-
-def view2_protocol(view2: PairSet, people: Any, fit, score, *, far_target: float = 1e-3,
-                   progress: bool = True) -> dict:
-    """Score a method on LFW View 2 with identity-disjoint training for every fold.
-
-    For each fold *k*, ``fit`` gets every image of ``people`` except those of the
-    people in fold *k* (checked with
-    :func:`~siamese_lessons.pairs.check_no_identity_leakage`), and ``score`` scores
-    **every** View 2 pair with what ``fit`` returned. Fold *k* is scored by its own
-    model, and its accuracy and FAR thresholds are chosen on that same model's
-    scores of the other nine folds (:func:`~siamese_lessons.evaluation.lfw_ten_fold`
-    with per-fold scores): a threshold always comes from the model it is applied to.
-    (Those nine folds hold people model *k* trained on, so its thresholds are set
-    on familiar faces; the alternative, held-out people of its own training data,
-    costs a second split per fold.)
-
-    Parameters
-    ----------
-    view2 : PairSet
-        ``load_lfw_pairs("10_folds", ...)`` (with ``folds``).
-    people : IdentitySet
-        Identity-labelled training images (e.g. ``load_lfw_people`` at the same size).
-    fit : callable(IdentitySet) -> model
-    score : callable(model, PairSet, index) -> numpy.ndarray
-        Similarity scores (higher = same) of ``view2``'s pairs at ``index``.
-
-    Returns
-    -------
-    dict
-        :func:`~siamese_lessons.evaluation.lfw_ten_fold`'s result plus ``scores``,
-        the ``(n_folds, n_pairs)`` per-fold-model scores.
-    """
-    from tqdm import tqdm
-
-    from .evaluation import lfw_ten_fold
-    from .pairs import check_no_identity_leakage, exclude_identities
-
-    if view2.folds is None:
-        raise ValueError("view2 has no folds; load it with load_lfw_pairs('10_folds')")
-    ids = np.unique(view2.folds)
-    everything = np.arange(len(view2))
-    scores = np.full((len(ids), len(view2)), np.nan)
-    reused: dict = {}
-    for row, k in enumerate(tqdm(ids, desc="folds", disable=not progress)):
-        fold_pairs = view2.subset(np.flatnonzero(view2.folds == k))
-        training = exclude_identities(people, fold_pairs)
-        check_no_identity_leakage(training, fold_pairs, context=f"training for fold {k}")
-        model = fit(training)
-        if model is None and "untrained" in reused:  # a method without a model scores the same every fold
-            scores[row] = reused["untrained"]
-            continue
-        scores[row] = np.asarray(score(model, view2, everything), dtype=np.float64)
-        if model is None:
-            reused["untrained"] = scores[row]
-    if not np.isfinite(scores).all():
-        raise ValueError("some View 2 pairs were not scored")
-    result = lfw_ten_fold(scores, view2.labels, view2.folds, far_target=far_target)
-    result["scores"] = scores
-    return result
-
-
-@dataclasses.dataclass(frozen=True)
-class View2Budget:
-    """How much each learned model of chapter 6 trains, for each of the ten folds.
-
-    Attributes
-    ----------
-    pairs : int
-        Training pairs sampled for the pair and contrastive models.
-    epochs : int
-        Epochs over those pairs.
-    batch_size : int
-        Pairs per batch.
-    pk : (int, int)
-        Identities x images per triplet batch.
-    steps_per_epoch, triplet_epochs : int
-        Triplet training length.
-    """
-
-    pairs: int
-    epochs: int
-    batch_size: int
-    pk: tuple[int, int]
-    steps_per_epoch: int
-    triplet_epochs: int
-
-
-#: Chapter 6's training budgets by profile name (each runs ten times, once per fold).
-VIEW2_BUDGETS = MappingProxyType({
-    "quick": View2Budget(pairs=384, epochs=1, batch_size=32, pk=(16, 4), steps_per_epoch=60,
-                         triplet_epochs=1),
-    "full": View2Budget(pairs=20_000, epochs=2, batch_size=128, pk=(32, 4), steps_per_epoch=300,
-                        triplet_epochs=6),
-})
-
-#: Every method of chapter 6's comparison, classical baselines first.
-VIEW2_MODELS = ("eigenfaces", "lbp", "pair", "contrastive", "triplet")
-
-_VIEW2_WHAT = {
-    "eigenfaces": "PCA (100 whitened components) fitted on the training people; minus Euclidean distance",
-    "lbp": "uniform LBP histograms on a 7x7 grid; minus chi-square distance",
-    "pair": "chapter 2's improved tower, L1 distance + sigmoid, binary cross-entropy on sampled pairs",
-    "contrastive": "chapter 4's embedding, contrastive loss (margin 1) on sampled pairs",
-    "triplet": "chapter 5's embedding, FaceNet semi-hard triplet loss (margin 0.2) on P x K batches",
-}
-
-
-def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int | str = 0):
-    """The ``fit`` and ``score`` functions of one chapter 6 method, for :func:`view2_protocol`.
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`VIEW2_MODELS`.
-    budget : View2Budget
-        Training length of the learned models (baselines ignore it).
-    seed : int
-    verbose : int or "auto"
-        Keras progress output of each training.
-
-    Returns
-    -------
-    fit : callable(IdentitySet) -> model
-    score : callable(model, PairSet, index) -> numpy.ndarray
-    """
-    from .baselines import EigenfaceVerifier, lbp_pair_scores
-    from .evaluation import embedding_pair_scores, pair_scores
-    from .pairs import sample_pairs
-    from .training import split_validation
-
-    if name == "eigenfaces":
-        return (lambda train: EigenfaceVerifier(n_components=100).fit(train),
-                lambda model, pairs, index: model.score_pairs(pairs, index))
-    if name == "lbp":
-        return (lambda train: None, lambda model, pairs, index: lbp_pair_scores(pairs, index))
-    if name == "pair":
-        step = LFW_STEPS[-1]
-
-        def fit_pair(train):
-            n_val = max(64, budget.pairs // 20)
-            pairs = sample_pairs(train, budget.pairs + n_val, seed=seed)
-            tr, va = split_validation(pairs, n_val, seed=seed)
-            shape = _input_shape(pairs.images)
-            return train_pair_model(pairs, tr, va, tower=step.tower, input_shape=shape,
-                                    tower_kwargs=step.tower_kwargs, learning_rate=step.learning_rate,
-                                    batch_size=budget.batch_size, epochs=budget.epochs,
-                                    augmentation=step.augmentation, seed=seed, verbose=verbose).model
-
-        return fit_pair, lambda model, pairs, index: pair_scores(model, pairs, index)
-    if name == "contrastive":
-        def fit_contrastive(train):
-            return train_contrastive(train, n_pairs=budget.pairs, epochs=budget.epochs,
-                                     batch_size=budget.batch_size, seed=seed, verbose=verbose)[0]
-
-        return fit_contrastive, lambda model, pairs, index: embedding_pair_scores(model, pairs, index)
-    if name == "triplet":
-        def fit_triplet(train):
-            return train_triplet(train, mining="semi_hard", pk=budget.pk,
-                                 steps_per_epoch=budget.steps_per_epoch, epochs=budget.triplet_epochs,
-                                 seed=seed, verbose=verbose)[0]
-
-        return fit_triplet, lambda model, pairs, index: embedding_pair_scores(model, pairs, index)
-    raise ValueError(f"unknown View 2 method {name!r}; choose one of {list(VIEW2_MODELS)}")
-
-
-def run_view2(view2: PairSet, people: Any, models: Sequence[str], budget: View2Budget, *,
-              far_target: float = 1e-3, seed: int = 0, verbose: int | str = 0,
-              progress: bool = True) -> dict[str, dict]:
-    """Chapter 6's comparison: :func:`view2_protocol` for each named method.
-
-    Returns
-    -------
-    dict of str to dict
-        Per method: what it is, the protocol's numbers (``accuracy_mean``,
-        ``accuracy_std``, ``fold_accuracies``, ``auc``, ``eer``, ``tar_at_far``,
-        ``far_at_far``, the fold-averaged ROC as ``fpr``/``tpr``), and ``seconds``.
-    """
-    results = {}
-    for name in models:
-        fit, score = view2_method(name, budget, seed=seed, verbose=verbose)
-        start = time.perf_counter()
-        out = view2_protocol(view2, people, fit, score, far_target=far_target, progress=progress)
-        out.pop("scores")
-        results[name] = {"what": _VIEW2_WHAT[name], **out, "seconds": time.perf_counter() - start}
-    return results
 
 
 def summarize_lfw_record(step: Mapping[str, Any]) -> dict[str, float]:

@@ -5,7 +5,7 @@ import pytest
 
 from siamese_lessons.baselines import EigenfaceVerifier, lbp_histograms, lbp_pair_scores
 from siamese_lessons.data import IdentitySet, PairSet
-from siamese_lessons.experiments import view2_protocol
+from siamese_lessons.evaluation import view2_protocol
 
 
 def _faces(n_people=6, per=4, side=16, seed=0):
@@ -95,28 +95,3 @@ def _fold_pairs(people, n_folds=4):
         folds += [f] * 4
     return PairSet(images=people.images, pairs=pairs, labels=labels, identities=people.identities,
                    paths=[str(i) for i in range(len(people))], folds=folds)
-
-
-def test_run_view2_scores_baselines_and_a_learned_model_with_the_protocol():
-    from siamese_lessons.experiments import VIEW2_BUDGETS, run_view2
-
-    people = _faces(n_people=40, per=4, side=20)  # >= 100 training images for 100 eigenfaces
-    view2 = _fold_pairs(people)
-    budget = dataclasses.replace(VIEW2_BUDGETS["quick"], pk=(4, 2), steps_per_epoch=2)
-    out = run_view2(view2, people, ["eigenfaces", "lbp", "triplet"], budget, progress=False)
-    assert list(out) == ["eigenfaces", "lbp", "triplet"]
-    for r in out.values():
-        assert len(r["fold_accuracies"]) == 4 and r["seconds"] > 0 and "scores" not in r
-        assert r["accuracy_mean"] == pytest.approx(np.mean(r["fold_accuracies"]))
-    # Identities are a fixed pattern plus small noise: eigenfaces separate them perfectly.
-    assert out["eigenfaces"]["accuracy_mean"] == 1.0 and out["eigenfaces"]["auc"] == pytest.approx(1.0)
-
-
-def test_view2_method_names_are_checked():
-    from siamese_lessons.experiments import VIEW2_BUDGETS, VIEW2_MODELS, view2_method
-
-    with pytest.raises(ValueError, match="triplet"):
-        view2_method("siamese", VIEW2_BUDGETS["quick"])
-    for name in VIEW2_MODELS:
-        fit, score = view2_method(name, VIEW2_BUDGETS["quick"])
-        assert callable(fit) and callable(score)

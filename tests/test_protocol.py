@@ -89,6 +89,29 @@ def test_ten_fold_auc_eer_and_tar():
     assert out["far_observable"] is True  # 2,700 impostors calibrate FAR 1e-2 (27 may pass)
 
 
+def test_scoring_some_folds_keeps_each_folds_thresholds_from_all_the_others():
+    scores, labels, folds = _synthetic()
+    out = lfw_ten_fold(scores, labels, folds, scored_folds=[3, 7])
+    ref, ref_correct = [], []
+    for k in (3, 7):
+        t = _brute_force_threshold(scores[folds != k], labels[folds != k])
+        right = (scores[folds == k] >= t) == (labels[folds == k] == 1)
+        ref.append(right.mean())
+        ref_correct.append(right)
+    assert out["folds"] == [3, 7] and out["fold_accuracies"] == pytest.approx(ref)
+    np.testing.assert_array_equal(out["pairs"], np.r_[np.flatnonzero(folds == 3), np.flatnonzero(folds == 7)])
+    np.testing.assert_array_equal(out["correct"], np.concatenate(ref_correct))
+    # Per-fold-model scores then have one row per scored fold.
+    rows = np.stack([scores, -scores])
+    flipped = lfw_ten_fold(rows, labels, folds, scored_folds=[3, 7])
+    assert flipped["fold_accuracies"][0] == pytest.approx(ref[0]) and flipped["fold_accuracies"][1] <= 0.5
+    for bad in ([3], [3, 3], [3, 11]):
+        with pytest.raises(ValueError, match="scored_folds"):
+            lfw_ten_fold(scores, labels, folds, scored_folds=bad)
+    with pytest.raises(ValueError, match="scored folds"):
+        lfw_ten_fold(np.stack([scores] * 3), labels, folds, scored_folds=[3, 7])
+
+
 def test_ten_fold_rejects_bad_input():
     scores, labels, folds = _synthetic()
     with pytest.raises(ValueError, match="folds"):
@@ -178,5 +201,5 @@ def test_roc_comes_from_each_folds_test_side_only():
         rows[k, folds == k] = labels[folds == k] + 0.1 * rng.random(40)  # separable on its own fold
     out = lfw_ten_fold(rows, labels, folds)
     assert out["auc"] == pytest.approx(1.0) and out["eer"] < 0.01
-    with pytest.raises(ValueError, match="n_folds"):
+    with pytest.raises(ValueError, match="scored folds, n_pairs"):
         lfw_ten_fold(rows[:3], labels, folds)

@@ -127,14 +127,14 @@ def test_wrong_dtype_or_shape_reaches_no_model():
 
 
 def test_unknown_names_list_the_valid_ones():
-    from siamese_lessons.experiments import VIEW2_BUDGETS, view2_method
+    from siamese_lessons.course.ch06_protocol import SIZES, view2_method
     from siamese_lessons.layers import distance_layer
     from siamese_lessons.models import build_tower
 
     with pytest.raises(ValueError, match="semi_hard"):
         train_triplet(_faces(), mining="hardest", pk=(2, 2), steps_per_epoch=1, epochs=1)
     with pytest.raises(ValueError, match="triplet"):
-        view2_method("arcface", VIEW2_BUDGETS["quick"])
+        view2_method("arcface", SIZES["quick"].budget)
     with pytest.raises(ValueError, match="improved"):
         build_tower("resnet", (16, 16, 1))
     with pytest.raises(ValueError, match="cosine"):

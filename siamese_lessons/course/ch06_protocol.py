@@ -1,0 +1,220 @@
+"""Chapter 6: every model of the course under LFW's View 2 protocol.
+
+For each fold of ``pairs.txt`` a learned method trains one model without that
+fold's people (:func:`~siamese_lessons.evaluation.view2_protocol`); this module owns
+the methods of the comparison, how long each trains per profile, and which folds
+the chapter's live run scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from ..data.containers import PairSet
+from ..evaluation import view2_protocol
+from ..experiments import (LFW_STEPS, _input_shape, face_embedder, train_contrastive, train_pair_model,
+                           train_triplet)
+from ..profiles import Profile, get_profile
+from .ch04_contrastive import ContrastiveRun
+from .ch04_contrastive import learning_check as contrastive_learning_check
+
+__all__ = ["SIZES", "VIEW2_MODELS", "Chapter6Sizes", "View2Budget", "learning_check", "run_view2", "sizes",
+           "view2_method"]
+
+
+@dataclasses.dataclass(frozen=True)
+class View2Budget:
+    """How much each learned model of chapter 6 trains, for each fold.
+
+    Attributes
+    ----------
+    pairs : int
+        Training pairs sampled for the pair and contrastive models.
+    epochs : int
+        Epochs over those pairs.
+    batch_size : int
+        Pairs per batch.
+    pk : (int, int)
+        Identities x images per triplet batch.
+    steps_per_epoch, triplet_epochs : int
+        Triplet training length.
+    """
+
+    pairs: int
+    epochs: int
+    batch_size: int
+    pk: tuple[int, int]
+    steps_per_epoch: int
+    triplet_epochs: int
+
+    def __post_init__(self) -> None:
+        for field in ("pairs", "epochs", "batch_size", "steps_per_epoch", "triplet_epochs"):
+            if int(getattr(self, field)) < 1:
+                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+        if len(self.pk) != 2 or min(self.pk) < 1:
+            raise ValueError(f"pk must be two positive numbers (identities, images each), got {self.pk!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Chapter6Sizes:
+    """Chapter 6's run for one profile.
+
+    Attributes
+    ----------
+    budget : View2Budget
+        Training length of every learned model, per fold.
+    live : tuple of str
+        Methods of :data:`VIEW2_MODELS` the chapter runs live.
+    folds : tuple of int or None
+        Folds the live run trains a model for and scores (``None``: all ten);
+        thresholds still come from all the other folds.
+    """
+
+    budget: View2Budget
+    live: tuple[str, ...]
+    folds: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.live) - set(VIEW2_MODELS))
+        if unknown:
+            raise ValueError(f"unknown View 2 methods {unknown}; choose from {list(VIEW2_MODELS)}")
+
+
+#: Every method of chapter 6's comparison, classical baselines and the untrained twin first.
+VIEW2_MODELS = ("eigenfaces", "lbp", "untrained", "pair", "contrastive", "triplet")
+
+_VIEW2_WHAT = {
+    "eigenfaces": "PCA (100 whitened components) fitted on the training people; minus Euclidean distance",
+    "lbp": "uniform LBP histograms on a 7x7 grid; minus chi-square distance",
+    "untrained": "chapter 4's embedder with its initial weights (the learned embeddings' untrained twin)",
+    "pair": "chapter 2's improved tower, L1 distance + sigmoid, binary cross-entropy on sampled pairs",
+    "contrastive": "chapter 4's embedding, contrastive loss (margin 1) on sampled pairs",
+    "triplet": "chapter 5's embedding, FaceNet semi-hard triplet loss (margin 0.2) on P x K batches",
+}
+
+#: Chapter 6's sizes by profile name. On a CPU the live run trains chapter 4's
+#: contrastive embedding at chapter 4's quick size for three folds (about half a
+#: minute each); on a GPU every method trains for all ten.
+SIZES: Mapping[str, Chapter6Sizes] = MappingProxyType({
+    "quick": Chapter6Sizes(
+        budget=View2Budget(pairs=6_000, epochs=2, batch_size=64, pk=(16, 4), steps_per_epoch=60,
+                           triplet_epochs=1),
+        live=("lbp", "untrained", "contrastive"), folds=(0, 1, 2)),
+    "full": Chapter6Sizes(
+        budget=View2Budget(pairs=20_000, epochs=2, batch_size=128, pk=(32, 4), steps_per_epoch=300,
+                           triplet_epochs=6),
+        live=("lbp", "untrained", "contrastive", "triplet")),
+})
+
+
+def sizes(profile: Profile | str | None = None) -> Chapter6Sizes:
+    """Chapter 6's run for ``profile`` (a Profile, its name, or ``None`` for the active one)."""
+    return SIZES[get_profile(profile).name]
+
+
+def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int | str = 0):
+    """The ``fit`` and ``score`` functions of one chapter 6 method, for
+    :func:`~siamese_lessons.evaluation.view2_protocol`.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`VIEW2_MODELS`.
+    budget : View2Budget
+        Training length of the learned models (baselines ignore it).
+    seed : int
+    verbose : int or "auto"
+        Keras progress output of each training.
+
+    Returns
+    -------
+    fit : callable(IdentitySet) -> model
+    score : callable(model, PairSet, index) -> numpy.ndarray
+    """
+    from ..baselines import EigenfaceVerifier, lbp_pair_scores
+    from ..evaluation import embedding_pair_scores, pair_scores
+    from ..pairs import sample_pairs
+    from ..training import split_validation
+
+    def embedding_score(model, pairs, index):
+        return embedding_pair_scores(model, pairs, index)
+
+    if name == "eigenfaces":
+        return (lambda train: EigenfaceVerifier(n_components=100).fit(train),
+                lambda model, pairs, index: model.score_pairs(pairs, index))
+    if name == "lbp":
+        return (lambda train: None, lambda model, pairs, index: lbp_pair_scores(pairs, index))
+    if name == "untrained":
+        def fit_untrained(train):
+            import keras
+
+            keras.utils.set_random_seed(seed)  # the weights train_contrastive starts from
+            return face_embedder(_input_shape(train.images), seed=seed)
+
+        return fit_untrained, embedding_score
+    if name == "pair":
+        step = LFW_STEPS[-1]
+
+        def fit_pair(train):
+            n_val = max(64, budget.pairs // 20)
+            pairs = sample_pairs(train, budget.pairs + n_val, seed=seed)
+            tr, va = split_validation(pairs, n_val, seed=seed)
+            return train_pair_model(pairs, tr, va, tower=step.tower, input_shape=_input_shape(pairs.images),
+                                    tower_kwargs=step.tower_kwargs, learning_rate=step.learning_rate,
+                                    batch_size=budget.batch_size, epochs=budget.epochs,
+                                    augmentation=step.augmentation, seed=seed, verbose=verbose).model
+
+        return fit_pair, lambda model, pairs, index: pair_scores(model, pairs, index)
+    if name == "contrastive":
+        def fit_contrastive(train):
+            return train_contrastive(train, n_pairs=budget.pairs, epochs=budget.epochs,
+                                     batch_size=budget.batch_size, seed=seed, verbose=verbose)[0]
+
+        return fit_contrastive, embedding_score
+    if name == "triplet":
+        def fit_triplet(train):
+            return train_triplet(train, mining="semi_hard", pk=budget.pk,
+                                 steps_per_epoch=budget.steps_per_epoch, epochs=budget.triplet_epochs,
+                                 seed=seed, verbose=verbose)[0]
+
+        return fit_triplet, embedding_score
+    raise ValueError(f"unknown View 2 method {name!r}; choose one of {list(VIEW2_MODELS)}")
+
+
+def run_view2(view2: PairSet, people: Any, models: Sequence[str], budget: View2Budget, *,
+              folds: Sequence[int] | None = None, far_target: float = 1e-3, seed: int = 0,
+              verbose: int | str = 0, progress: bool = True) -> dict[str, dict]:
+    """Chapter 6's comparison: :func:`~siamese_lessons.evaluation.view2_protocol` for each
+    named method, on ``folds`` (``None``: all).
+
+    Returns
+    -------
+    dict of str to dict
+        Per method: what it is, the protocol's numbers (``accuracy_mean``,
+        ``accuracy_std``, ``fold_accuracies``, ``auc``, ``eer``, ``tar_at_far``,
+        ``far_at_far``, the fold-averaged ROC as ``fpr``/``tpr``, ``correct`` per
+        scored pair for paired margins), and ``seconds``.
+    """
+    results = {}
+    for name in models:
+        fit, score = view2_method(name, budget, seed=seed, verbose=verbose)
+        start = time.perf_counter()
+        out = view2_protocol(view2, people, fit, score, far_target=far_target, folds=folds, progress=progress)
+        out.pop("scores")
+        results[name] = {"what": _VIEW2_WHAT[name], **out, "seconds": time.perf_counter() - start}
+    return results
+
+
+def learning_check(people, run: Chapter6Sizes, *, pairs: int = 64, steps: int = 40, batch_size: int = 16,
+                   seed: int = 0):
+    """Train the live run's contrastive model (``run.budget``'s learning setup: chapter 4's
+    embedder, margin and learning rate) on ``pairs`` pairs of ``people`` for ``steps`` steps;
+    see :func:`~siamese_lessons.training.fit_slice`."""
+    budget = run.budget
+    contrastive = ContrastiveRun(pairs=budget.pairs, epochs=budget.epochs, batch_size=budget.batch_size)
+    return contrastive_learning_check(people, contrastive, pairs=pairs, steps=steps, batch_size=batch_size,
+                                      seed=seed)

@@ -1,0 +1,84 @@
+"""Chapter 6's course module: the View 2 methods, a reduced run on some folds, and that
+the live run's full-profile configuration learns."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from siamese_lessons.course import ch06_protocol as ch06
+from tests.test_baselines_view2 import _faces, _fold_pairs
+
+
+def test_run_view2_scores_baselines_and_a_learned_model_with_the_protocol():
+    people = _faces(n_people=40, per=4, side=20)  # >= 100 training images for 100 eigenfaces
+    view2 = _fold_pairs(people)
+    budget = dataclasses.replace(ch06.SIZES["quick"].budget, pk=(4, 2), steps_per_epoch=2)
+    out = ch06.run_view2(view2, people, ["eigenfaces", "lbp", "triplet"], budget, progress=False)
+    assert list(out) == ["eigenfaces", "lbp", "triplet"]
+    for r in out.values():
+        assert len(r["fold_accuracies"]) == 4 and r["seconds"] > 0 and "scores" not in r
+        assert r["accuracy_mean"] == pytest.approx(np.mean(r["fold_accuracies"]))
+        assert r["correct"].shape == (16,) and r["correct"].mean() == pytest.approx(r["accuracy_mean"])
+    # Identities are a fixed pattern plus small noise: eigenfaces separate them perfectly.
+    assert out["eigenfaces"]["accuracy_mean"] == 1.0 and out["eigenfaces"]["auc"] == pytest.approx(1.0)
+
+
+def test_a_reduced_run_trains_only_the_folds_it_scores():
+    people = _faces(n_people=8, per=3)
+    view2 = _fold_pairs(people)
+    trained = []
+    fit, score = ch06.view2_method("lbp", ch06.SIZES["quick"].budget)
+
+    def counting_fit(train):
+        trained.append(sorted(set(train.identities)))
+        fit(train)
+        return train  # any model: LBP scores ignore it
+
+    from siamese_lessons.evaluation import view2_protocol
+
+    out = view2_protocol(view2, people, counting_fit, score, folds=[2, 0], progress=False)
+    # Two models, each without its fold's two people; fold 2 first, as asked.
+    assert len(trained) == 2 and "p4" not in trained[0] and "p0" not in trained[1]
+    assert out["folds"] == [2, 0] and len(out["fold_accuracies"]) == 2
+    np.testing.assert_array_equal(out["pairs"], np.r_[8:12, 0:4])
+    with pytest.raises(ValueError, match="fold ids"):
+        view2_protocol(view2, people, counting_fit, score, folds=[7, 0], progress=False)
+
+
+def test_untrained_method_is_the_contrastive_models_starting_point():
+    import keras
+
+    from siamese_lessons.experiments import face_embedder
+
+    people = _faces(n_people=8, per=3)
+    fit, _ = ch06.view2_method("untrained", ch06.SIZES["quick"].budget, seed=3)
+    keras.utils.set_random_seed(99)
+    twin = fit(people)
+    fresh = face_embedder((16, 16, 1), seed=3)
+    for a, b in zip(twin.get_weights(), fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_view2_method_names_and_sizes_are_checked():
+    with pytest.raises(ValueError, match="triplet"):
+        ch06.view2_method("siamese", ch06.SIZES["quick"].budget)
+    for name in ch06.VIEW2_MODELS:
+        fit, score = ch06.view2_method(name, ch06.SIZES["quick"].budget)
+        assert callable(fit) and callable(score)
+    with pytest.raises(ValueError, match="arcface"):
+        dataclasses.replace(ch06.SIZES["quick"], live=("lbp", "arcface"))
+    with pytest.raises(ValueError, match="pk"):
+        dataclasses.replace(ch06.SIZES["quick"].budget, pk=(4,))
+    assert ch06.sizes("full").folds is None and len(ch06.sizes("quick").folds) >= 2
+
+
+@pytest.mark.data
+def test_full_profile_live_configuration_learns_a_slice(lfw_data_home):
+    from siamese_lessons.experiments import lfw_embedding_data
+
+    people, _ = lfw_embedding_data(0.5)
+    frame = ch06.learning_check(people, ch06.SIZES["full"], steps=30)
+    first, last = frame.iloc[0], frame.iloc[-1]
+    assert last["data_loss"] <= 0.5 * first["data_loss"], frame
+    assert last["auc"] >= 0.95 > first["auc"], frame
