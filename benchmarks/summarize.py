@@ -43,8 +43,9 @@ def figures(name: str, r: dict) -> str:
         rows = [f"{s['param']}={s['value']}: {s['mean']:.3f} +- {_std(s):.3f}" for s in r["summary"]]
         errors = sum(1 for run in r["runs"] if isinstance(run.get("error"), str))
         note = f"; {errors} runs recorded as errors" if errors else ""
-        return (f"{r['image_side']} px, {r['epochs']} epochs, seeds {r['seeds']}; test accuracy mean +- std: "
-                + "; ".join(rows) + note)
+        return (f"{r['image_side']} px, {r['sampled_pairs']} pairs, {r['epochs']} epochs, "
+                f"seeds {r['seeds']}; validation accuracy (ranks; {r['validation_pairs']} pairs) "
+                "mean +- std: " + "; ".join(rows) + note)
     if name == "omniglot_one_shot":
         rows = [f"{k}: {_pct(v['one_shot_accuracy'])}" for k, v in r["methods"].items()]
         s, e = r["siamese"], r["embedding"]

@@ -31,7 +31,7 @@ __all__ = [
     "FACE_AUGMENTATION",
     "face_embedder",
     "lfw_embedding_data",
-    "lfw_sweep_run",
+    "lfw_step_data",
     "train_contrastive",
     "train_triplet",
     "lfw_view1",
@@ -188,32 +188,6 @@ def train_pair_model(
                           test_index=None if test is None else np.asarray(test[1]))
 
 
-_TOWER_KEYS = ("conv_blocks", "filters", "kernel_size", "dense_units", "dropout")
-
-
-def lfw_sweep_run(train: PairSet, train_index, validation_index, test: tuple[PairSet, np.ndarray], *,
-                  input_shape, epochs: int, max_seconds: float | None = None):
-    """A ``run(config, seed)`` function for :func:`~siamese_lessons.sweeps.run_sweep` on the LFW seed tower.
-
-    ``config`` holds the seed's swept hyperparameters: ``conv_blocks``,
-    ``filters``, ``kernel_size``, ``dense_units`` (and optionally ``dropout``),
-    ``optimizer``, ``batch_size``, ``learning_rate``. Returns validation and
-    test accuracy, test AUC, the kept epoch and the training time.
-    """
-
-    def run(config: dict, seed: int) -> dict[str, float]:
-        exp = train_pair_model(
-            train, train_index, validation_index, tower="lfw_seed", input_shape=input_shape,
-            tower_kwargs={k: config[k] for k in _TOWER_KEYS if k in config},
-            optimizer=config.get("optimizer", "adam"), learning_rate=float(config.get("learning_rate", 6e-5)),
-            batch_size=int(config.get("batch_size", 64)), epochs=epochs, seed=seed, max_seconds=max_seconds,
-            test=test, verbose=0)
-        keep = ("val_accuracy", "test_accuracy", "test_auc", "best_epoch", "train_seconds", "parameters")
-        return {k: exp.metrics[k] for k in keep}
-
-    return run
-
-
 #: The LFW seed's split of pairsDevTrain: 2,145 training and 55 validation pairs.
 LFW_SEED_SPLIT = (2145, 55)
 
@@ -279,6 +253,52 @@ LFW_STEPS = (
 )
 
 
+def lfw_step_data(
+    step: LFWStep,
+    *,
+    resize: float | None,
+    train_pairs: int | None,
+    test_pairs: int | None,
+    sampled_pairs: int,
+    validation_pairs: int = LFW_SEED_SPLIT[1],
+    seed: int = 0,
+    cache: dict | None = None,
+) -> tuple[PairSet, np.ndarray, np.ndarray, PairSet, np.ndarray]:
+    """The pairs one rung of :data:`LFW_STEPS` trains, validates and is tested on.
+
+    Training: the official pairsDevTrain pairs left after ``validation_pairs`` of
+    them are held out (:func:`lfw_view1`), or, for a ``sampled_pairs`` rung,
+    ``sampled_pairs`` pairs drawn from every image of the pairsDevTrain people
+    (checked to share nobody with the test pairs). Validation: the held-out official
+    pairs. Test: pairsDevTest (optionally a balanced subset of ``test_pairs``).
+
+    Returns
+    -------
+    pairs, train_index, validation_index, test, test_index
+        ``pairs`` holds the training and validation pairs, selected by the two indices.
+    """
+    from .data import load_lfw_people
+    from .pairs import check_no_identity_leakage, sample_pairs
+
+    factor = (1.0 if resize is None else resize) * step.resolution_factor
+    r = None if factor == 1.0 else factor
+    cache = {} if cache is None else cache
+    train, tr, va, test, tidx = lfw_view1(r, train_pairs=train_pairs, test_pairs=test_pairs,
+                                          validation_pairs=validation_pairs, seed=seed, cache=cache)
+    if not step.sampled_pairs:
+        return train, tr, va, test, tidx
+    if ("people", r) not in cache:
+        people = load_lfw_people(resize=r)
+        keep = np.isin(people.identities, sorted(train.people))
+        cache[("people", r)] = people.subset(keep, name="LFW people of pairsDevTrain")
+    people = cache[("people", r)]
+    check_no_identity_leakage(people, test, context="chapter 2, more pairs")
+    extra = sample_pairs(people, sampled_pairs, seed=seed)
+    # One table: the sampled pairs plus the official validation pairs (re-indexed).
+    fit_set, fit_tr, fit_va = _join_pairs(extra, train.subset(va))
+    return fit_set, fit_tr, fit_va, test, tidx
+
+
 def run_lfw_step(
     step: LFWStep,
     *,
@@ -288,6 +308,7 @@ def run_lfw_step(
     sampled_pairs: int,
     epochs: int,
     batch_size: int = 64,
+    validation_pairs: int = LFW_SEED_SPLIT[1],
     seed: int = 0,
     max_seconds: float | None = None,
     track_test: bool = True,
@@ -296,9 +317,9 @@ def run_lfw_step(
 ) -> PairExperiment:
     """Train and score one rung of :data:`LFW_STEPS` on LFW View 1.
 
-    Data: ``pairsDevTrain`` split 2,145 / 55 as the seed did (scaled down when
-    ``train_pairs`` caps it), scored on ``pairsDevTest`` (optionally a balanced,
-    seeded subset of ``test_pairs``) with the validation-chosen threshold.
+    Data (:func:`lfw_step_data`): ``pairsDevTrain`` split into training and
+    ``validation_pairs`` validation pairs (the seed's 55 by default), scored on
+    ``pairsDevTest`` with the validation-chosen threshold.
 
     Parameters
     ----------
@@ -309,32 +330,15 @@ def run_lfw_step(
         Caps (``None`` = all).
     sampled_pairs : int
         Pairs drawn for ``step.sampled_pairs`` rungs.
-    epochs, batch_size, seed, max_seconds, track_test, verbose
+    epochs, batch_size, validation_pairs, seed, max_seconds, track_test, verbose
         Training settings.
     cache : dict or None
         Loaded datasets keyed by resolution, reused across rungs.
     """
-    from .data import load_lfw_people
-    from .pairs import check_no_identity_leakage, sample_pairs
-
-    factor = (1.0 if resize is None else resize) * step.resolution_factor
-    r = None if factor == 1.0 else factor
-    cache = {} if cache is None else cache
-    train, tr, va, test, tidx = lfw_view1(r, train_pairs=train_pairs, test_pairs=test_pairs, seed=seed,
-                                          cache=cache)
-    fit_set, fit_tr, fit_va = train, tr, va
-    if step.sampled_pairs:
-        if ("people", r) not in cache:
-            people = load_lfw_people(resize=r)
-            keep = np.isin(people.identities, sorted(train.people))
-            cache[("people", r)] = people.subset(keep, name="LFW people of pairsDevTrain")
-        people = cache[("people", r)]
-        check_no_identity_leakage(people, test, context="chapter 2, more pairs")
-        extra = sample_pairs(people, sampled_pairs, seed=seed)
-        # One table: the sampled pairs plus the official validation pairs (re-indexed).
-        fit_set, fit_tr, fit_va = _join_pairs(extra, train.subset(va))
-    shape = _input_shape(train.images)
-    return train_pair_model(fit_set, fit_tr, fit_va, tower=step.tower, input_shape=shape,
+    fit_set, fit_tr, fit_va, test, tidx = lfw_step_data(
+        step, resize=resize, train_pairs=train_pairs, test_pairs=test_pairs, sampled_pairs=sampled_pairs,
+        validation_pairs=validation_pairs, seed=seed, cache=cache)
+    return train_pair_model(fit_set, fit_tr, fit_va, tower=step.tower, input_shape=_input_shape(test.images),
                             tower_kwargs=step.tower_kwargs, optimizer=step.optimizer,
                             learning_rate=step.learning_rate, batch_size=batch_size, epochs=epochs,
                             augmentation=step.augmentation, seed=seed, max_seconds=max_seconds,
@@ -346,11 +350,13 @@ def lfw_view1(
     *,
     train_pairs: int | None,
     test_pairs: int | None,
+    validation_pairs: int = LFW_SEED_SPLIT[1],
     seed: int = 0,
     cache: dict | None = None,
 ) -> tuple[PairSet, np.ndarray, np.ndarray, PairSet, np.ndarray]:
-    """LFW View 1 split the seed's way: pairsDevTrain into training and 55 validation
-    pairs, pairsDevTest for testing; both optionally capped to balanced, seeded subsets.
+    """LFW View 1 split the seed's way: pairsDevTrain into training and validation
+    pairs (the seed's 55 by default), pairsDevTest for testing; both optionally capped
+    to balanced, seeded subsets.
 
     Parameters
     ----------
@@ -358,6 +364,8 @@ def lfw_view1(
         LFW resize (``None`` = 250x250).
     train_pairs, test_pairs : int or None
         Caps on training (excluding validation) and test pairs (``None`` = all).
+    validation_pairs : int
+        Pairs of pairsDevTrain held out for validation.
     seed : int
     cache : dict or None
         Loaded pair sets keyed by ``("pairs", resize)``, filled and reused.
@@ -374,7 +382,9 @@ def lfw_view1(
         cache[("pairs", resize)] = (load_lfw_pairs("train", resize=resize),
                                     load_lfw_pairs("test", resize=resize))
     train, test = cache[("pairs", resize)]
-    n_val = LFW_SEED_SPLIT[1]
+    n_val = int(validation_pairs)
+    if not 2 <= n_val < len(train):
+        raise ValueError(f"validation_pairs must be between 2 and {len(train) - 1}, got {validation_pairs}")
     rng = np.random.default_rng(seed)
     index = np.arange(len(train))
     if train_pairs is not None and train_pairs + n_val < len(train):

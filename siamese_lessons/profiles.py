@@ -22,7 +22,6 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from .errors import ProfileError
 
@@ -64,14 +63,8 @@ class Profile:
         Batches per epoch where data is drawn rather than enumerated (P x K).
     seeds : tuple of int
         Seeds repeated for error bars.
-    sweep_grid : Mapping[str, tuple]
-        Values tried for each hyperparameter in a one-at-a-time sweep.
-    sweep_base : Mapping[str, Any]
-        The configuration the sweep varies one hyperparameter at a time around.
     max_train_seconds : float or None
         Wall-clock cap for one training run (``None``: no cap).
-    max_sweep_seconds : float or None
-        Wall-clock cap for a whole sweep (``None``: no cap).
     """
 
     name: str
@@ -85,10 +78,7 @@ class Profile:
     pk: tuple[int, int]
     steps_per_epoch: int
     seeds: tuple[int, ...]
-    sweep_grid: Mapping[str, tuple[Any, ...]]
-    sweep_base: Mapping[str, Any]
     max_train_seconds: float | None
-    max_sweep_seconds: float | None
 
     def __post_init__(self) -> None:
         if self.name not in ("quick", "full"):
@@ -101,12 +91,6 @@ class Profile:
                 raise ValueError(f"{field} must be a positive integer, got {value!r}")
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
-        # Freeze the grid so that a profile cannot be changed behind a chapter's back.
-        frozen = MappingProxyType({k: tuple(v) for k, v in self.sweep_grid.items()})
-        object.__setattr__(self, "sweep_grid", frozen)
-        if set(self.sweep_base) != set(self.sweep_grid):
-            raise ValueError("sweep_base must set exactly the hyperparameters of sweep_grid")
-        object.__setattr__(self, "sweep_base", MappingProxyType(dict(self.sweep_base)))
 
     @property
     def lfw_image_shape(self) -> tuple[int, int]:
@@ -125,19 +109,7 @@ class Profile:
         )
 
 
-#: The LFW seed's one-at-a-time sweep values (layers, filters, kernel, dense
-#: units, optimiser, batch size, learning rate).
-_SEED_SWEEP = {
-    "conv_blocks": (2, 3, 4, 5),
-    "filters": (32, 64, 128),
-    "kernel_size": (3, 5, 7),
-    "dense_units": (64, 512, 1024),
-    "optimizer": ("adam", "rmsprop"),
-    "batch_size": (32, 64, 128),
-    "learning_rate": (6e-3, 6e-4, 6e-5, 6e-6),
-}
-
-#: The real experiment: full-resolution LFW, all pairs, the seed's sweep grid.
+#: The real experiment: full-resolution LFW, all pairs.
 FULL = Profile(
     name="full",
     lfw_resize=None,
@@ -150,14 +122,10 @@ FULL = Profile(
     pk=(16, 4),
     steps_per_epoch=500,
     seeds=(0, 1, 2),
-    sweep_grid=_SEED_SWEEP,
-    sweep_base={"conv_blocks": 2, "filters": 64, "kernel_size": 3, "dense_units": 1024, "optimizer": "adam",
-                "batch_size": 64, "learning_rate": 6e-5},
     max_train_seconds=None,
-    max_sweep_seconds=None,
 )
 
-#: CPU / CI sizes: 62x62 LFW, a few hundred pairs, two epochs, a trimmed grid.
+#: CPU / CI sizes: 62x62 LFW, a few hundred pairs, two epochs.
 QUICK = Profile(
     name="quick",
     lfw_resize=0.25,
@@ -170,19 +138,7 @@ QUICK = Profile(
     pk=(8, 4),
     steps_per_epoch=40,
     seeds=(0, 1),
-    sweep_grid={
-        "conv_blocks": (2, 3),
-        "filters": (16, 32),
-        "kernel_size": (3, 5),
-        "dense_units": (64, 128),
-        "optimizer": ("adam", "rmsprop"),
-        "batch_size": (16, 32),
-        "learning_rate": (6e-3, 6e-4),
-    },
-    sweep_base={"conv_blocks": 2, "filters": 16, "kernel_size": 3, "dense_units": 64, "optimizer": "adam",
-                "batch_size": 32, "learning_rate": 6e-4},
     max_train_seconds=20.0,
-    max_sweep_seconds=45.0,
 )
 
 #: All named profiles.

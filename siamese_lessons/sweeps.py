@@ -185,43 +185,52 @@ def summarize_sweep(results: pd.DataFrame, metric: str, *, n_items: int | None =
 
 
 class PairHyperModel:
-    """A KerasTuner hypermodel of the LFW seed tower + L1 pair head.
+    """A KerasTuner hypermodel of a named tower + L1 pair head.
 
-    Searches ``conv_blocks``, ``filters``, ``kernel_size``, ``dense_units``,
-    ``dropout``, ``optimizer`` and ``learning_rate`` over the ranges given, so
-    that a tuner explores combinations the one-at-a-time loop never tries.
+    Every hyperparameter in ``space`` with more than one value becomes a
+    ``hp.Choice``: ``optimizer`` and ``learning_rate`` set the compile step, every
+    other name is a keyword of the tower (see :data:`~siamese_lessons.models.TOWERS`),
+    so that a tuner explores combinations the one-at-a-time loop never tries.
 
     Parameters
     ----------
     input_shape : (int, int, int)
     space : mapping of str to sequence
-        Candidate values per hyperparameter (e.g. a profile's ``sweep_grid``).
+        Candidate values per hyperparameter (scalars, as KerasTuner's ``Choice`` needs).
+    tower : str
+        Tower name (default: the LFW seed's).
+    tower_kwargs : mapping or None
+        Fixed tower keywords (``space`` overrides them).
     seed : int
     """
 
-    def __init__(self, input_shape, space: Mapping[str, Sequence[Any]], *, seed: int = 0):
+    def __init__(self, input_shape, space: Mapping[str, Sequence[Any]], *, tower: str = "lfw_seed",
+                 tower_kwargs: Mapping[str, Any] | None = None, seed: int = 0):
         import keras_tuner
 
+        from .models import TOWERS
+
+        if tower not in TOWERS:
+            raise ValueError(f"unknown tower {tower!r}; choose one of {sorted(TOWERS)}")
         self._base = keras_tuner.HyperModel
         self.input_shape = tuple(input_shape)
         self.space = {k: list(v) for k, v in space.items()}
-        self.seed = seed
+        for name, values in self.space.items():
+            if not values:
+                raise ValueError(f"space[{name!r}] has no values")
+        self.tower, self.tower_kwargs, self.seed = tower, dict(tower_kwargs or {}), seed
 
     def build(self, hp):
-        from .models import lfw_seed_tower, siamese_pair_model
+        from .models import build_tower, siamese_pair_model
         from .training import compile_pair_model
 
-        def choice(name, default):
-            values = self.space.get(name, [default])
-            return hp.Choice(name, values) if len(values) > 1 else values[0]
-
-        tower = lfw_seed_tower(self.input_shape, conv_blocks=choice("conv_blocks", 2),
-                               filters=choice("filters", 64), kernel_size=choice("kernel_size", 3),
-                               dropout=choice("dropout", 0.5), dense_units=choice("dense_units", 1024),
-                               seed=self.seed)
-        model = siamese_pair_model(tower, seed=self.seed)
-        compile_pair_model(model, optimizer=choice("optimizer", "adam"),
-                           learning_rate=choice("learning_rate", 6e-5))
+        chosen = {name: hp.Choice(name, values) if len(values) > 1 else values[0]
+                  for name, values in self.space.items()}
+        optimizer = chosen.pop("optimizer", "adam")
+        learning_rate = chosen.pop("learning_rate", 6e-5)
+        net = build_tower(self.tower, self.input_shape, seed=self.seed, **{**self.tower_kwargs, **chosen})
+        model = siamese_pair_model(net, seed=self.seed)
+        compile_pair_model(model, optimizer=optimizer, learning_rate=learning_rate)
         return model
 
     def as_keras_tuner(self):

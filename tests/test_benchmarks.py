@@ -74,13 +74,13 @@ def test_omniglot_one_shot_smoke(omniglot_home, tmp_path):
 
 @pytest.mark.data
 def test_lfw_sweep_smoke(lfw_data_home, tmp_path):
-    result = _run_benchmark("lfw_sweep.py", "--resize", "0.1", "--epochs", "1", "--seeds", "0",
-                            out=tmp_path / "s.json")
-    assert result["image_side"] == 25 and result["seeds"] == [0]
-    assert result["summary"][0]["param"] == "base"
-    assert len(result["runs"]) + len(result["not_run"]) == 8  # 1 base + 7 varied settings, one seed
+    result = _run_benchmark("lfw_sweep.py", "--profile", "quick", "--resize", "0.1", "--epochs", "1",
+                            "--pairs", "200", "--seeds", "0", out=tmp_path / "s.json")
+    assert result["image_side"] == 12 and result["seeds"] == [0]  # int(0.1 * 0.5 * 250): the rung halves
+    assert result["summary"][0]["param"] == "base" and result["validation_pairs"] == 400
+    assert len(result["runs"]) + len(result["not_run"]) == 5  # 1 base + 4 varied settings, one seed
     assert result["profile"] == "reduced"
-    assert result["overrides"] == {"resize": 0.1, "epochs": 1, "seeds": [0]}
+    assert result["overrides"] == {"resize": 0.1, "epochs": 1, "sampled_pairs": 200, "seeds": [0]}
 
 
 def test_summarize_lists_every_record():

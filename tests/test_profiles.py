@@ -43,14 +43,8 @@ def test_unknown_profile_lists_the_valid_ones(monkeypatch):
 def test_profiles_are_frozen_and_sizes_consistent():
     with pytest.raises(dataclasses.FrozenInstanceError):
         QUICK.epochs = 100
-    with pytest.raises(TypeError):
-        QUICK.sweep_grid["filters"] = (1,)
     assert FULL.lfw_image_shape == (250, 250)
     assert QUICK.lfw_image_shape == (62, 62)  # int(0.25 * 250)
-    # The full profile sweeps exactly the LFW seed's one-at-a-time values.
-    assert FULL.sweep_grid["learning_rate"] == (6e-3, 6e-4, 6e-5, 6e-6)
-    assert FULL.sweep_grid["conv_blocks"] == (2, 3, 4, 5)
-    assert set(QUICK.sweep_grid) == set(FULL.sweep_grid)
     assert "profile=quick" in QUICK.describe() and "62x62" in QUICK.describe()
 
 

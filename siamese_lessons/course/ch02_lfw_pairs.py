@@ -49,6 +49,9 @@ class LadderSizes:
     sampled_pairs : int
         Pairs drawn from the pairsDevTrain people's images for the "more pairs" rung.
     epochs, batch_size : int
+    validation_pairs : int
+        Official pairsDevTrain pairs held out to choose the epoch and the threshold
+        (the seed's 55 by default).
     """
 
     resize: float | None
@@ -57,11 +60,12 @@ class LadderSizes:
     sampled_pairs: int
     epochs: int
     batch_size: int = 64
+    validation_pairs: int = LFW_SEED_SPLIT[1]
 
     def __post_init__(self) -> None:
         if self.resize is not None and not 0 < self.resize <= 1:
             raise ValueError(f"resize must be in (0, 1] or None, got {self.resize}")
-        for field in ("sampled_pairs", "epochs", "batch_size"):
+        for field in ("sampled_pairs", "epochs", "batch_size", "validation_pairs"):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
 
@@ -96,7 +100,8 @@ def run_step(step: LFWStep, run: LadderSizes, *, seed: int = 0, track_test: bool
     :func:`~siamese_lessons.experiments.run_lfw_step`)."""
     return run_lfw_step(step, resize=run.resize, train_pairs=run.train_pairs, test_pairs=run.test_pairs,
                         sampled_pairs=run.sampled_pairs, epochs=run.epochs, batch_size=run.batch_size,
-                        seed=seed, track_test=track_test, verbose=verbose, cache=cache)
+                        validation_pairs=run.validation_pairs, seed=seed, track_test=track_test,
+                        verbose=verbose, cache=cache)
 
 
 def untrained_twin(step: LFWStep, run: LadderSizes, *, seed: int = 0):
@@ -109,7 +114,7 @@ def compare_with_baselines(exp: PairExperiment, step: LFWStep, run: LadderSizes,
                            cache: dict | None = None):
     """Score a trained rung, its untrained twin and LBP (uniform LBP histograms, chi-square)
     on the same pairs: each threshold chosen on the rung's validation pairs (the seed's
-    split of pairsDevTrain), then applied once to the test pairs.
+    split of pairsDevTrain, ``run.validation_pairs`` of them), then applied once to the test pairs.
 
     Returns
     -------
@@ -118,7 +123,9 @@ def compare_with_baselines(exp: PairExperiment, step: LFWStep, run: LadderSizes,
         methods ``"LBP (chi-square)"``, ``"untrained twin"`` and ``step.name``.
     """
     train, _, val_index, test, test_index = lfw_view1(_resize(step, run), train_pairs=run.train_pairs,
-                                                      test_pairs=run.test_pairs, seed=seed, cache=cache)
+                                                      test_pairs=run.test_pairs,
+                                                      validation_pairs=run.validation_pairs, seed=seed,
+                                                      cache=cache)
     twin = untrained_twin(step, run, seed=seed)
     scorers = {"LBP (chi-square)": lambda pairs, index: lbp_pair_scores(pairs, index),
                "untrained twin": lambda pairs, index: pair_scores(twin, pairs, index),

@@ -1,0 +1,39 @@
+"""Chapter 3's course module: configurations, sizes, and that the swept model learns."""
+
+import dataclasses
+
+import pytest
+
+from siamese_lessons.course import ch03_sweeps as ch03
+from siamese_lessons.experiments import FACE_AUGMENTATION, LFW_STEPS
+
+
+def test_configure_applies_each_setting_to_chapter_2s_last_rung():
+    step, batch = ch03.configure({"learning_rate": 3e-4, "batch_size": 32, "augmentation": False,
+                                  "width": 0.5})
+    assert batch == 32 and step.learning_rate == 3e-4 and step.augmentation is None
+    assert step.tower_kwargs["filters"] == (16, 32, 64, 64)  # half of 32-64-128-128
+    assert step.sampled_pairs and step.resolution_factor == LFW_STEPS[-1].resolution_factor
+    wide, _ = ch03.configure({**ch03.SIZES["quick"].base, "width": 0.01})
+    assert wide.tower_kwargs["filters"] == (1, 1, 1, 1) and wide.augmentation == FACE_AUGMENTATION
+    with pytest.raises(ValueError, match="width"):
+        ch03.configure({**ch03.SIZES["quick"].base, "width": 0})
+    with pytest.raises(ValueError, match="lacks"):
+        ch03.configure({"learning_rate": 1e-3})
+
+
+def test_sizes_are_validated():
+    quick = ch03.sizes("quick")
+    assert quick.sweep.validation_pairs == quick.final.validation_pairs == 400
+    assert ch03.sizes("full").max_seconds is None and len(ch03.sizes("full").seeds) == 3
+    with pytest.raises(ValueError, match="grid names unknown"):
+        dataclasses.replace(quick, grid={"momentum": (0.9,)})
+    with pytest.raises(ValueError, match="base must set"):
+        dataclasses.replace(quick, base={"learning_rate": 1e-3})
+
+
+@pytest.mark.data
+def test_full_profile_base_configuration_learns_a_slice(lfw_data_home):
+    frame = ch03.learning_check(ch03.SIZES["full"], steps=30)
+    first, last = frame.iloc[0], frame.iloc[-1]
+    assert last["data_loss"] <= 0.5 * first["data_loss"] and last["accuracy"] >= 0.9, frame
