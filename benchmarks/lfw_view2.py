@@ -64,9 +64,9 @@ def import_arrays(path: str | Path):
 def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
     from siamese_lessons._tf import backend_name
+    from siamese_lessons.course.ch06_protocol import VIEW2_MODELS, run_view2, sizes
     from siamese_lessons.data import LFW_CLASSIC_CROP, load_lfw_pairs, load_lfw_people
     from siamese_lessons.data._common import output_shape
-    from siamese_lessons.course.ch06_protocol import VIEW2_MODELS, run_view2, sizes
     from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -53,7 +53,8 @@ def _train(args: argparse.Namespace) -> int:
                          learning_rate=args.learning_rate, margin=args.margin, mining=args.mining,
                          augment=not args.no_augment,
                          pairs_per_kind=args.pairs, num_shards=args.shards, strategy=args.strategy,
-                         precision=args.precision, xla=args.xla, checkpoint_every=args.checkpoint_every,
+                         peer_timeout=args.peer_timeout, precision=args.precision, xla=args.xla,
+                         checkpoint_every=args.checkpoint_every,
                          log_every=args.log_every, seed=args.seed)
     run = train(args.source, args.out_dir, config, tensorboard=not args.no_tensorboard,
                 export_tflite=args.export_tflite,
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--quiet", action="store_true", help="no progress bars")
     pairs.set_defaults(run=_make_pairs)
 
-    from .distributed import PRECISIONS, STRATEGIES
+    from .distributed import PEER_TIMEOUT_S, PRECISIONS, STRATEGIES
     from .scale import LOSSES, MINING, TOWER_NAMES
 
     tr = commands.add_parser(
@@ -152,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--shards", type=_positive_int, default=16, help="TFRecord shards to write for triplet")
     tr.add_argument("--strategy", choices=STRATEGIES, default="auto",
                     help="auto: multiworker if TF_CONFIG lists workers, mirrored if 2+ GPUs, else default")
+    tr.add_argument("--peer-timeout", type=_positive_float, default=PEER_TIMEOUT_S,
+                    help="multiworker: seconds to wait for the TF_CONFIG peers before stopping with an error "
+                         "naming them (default %(default)s)")
     tr.add_argument("--precision", choices=PRECISIONS, default="float32")
     tr.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=100, help="steps between checkpoints")

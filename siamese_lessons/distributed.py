@@ -58,6 +58,8 @@ __all__ = [
 
 #: Names :func:`make_strategy` accepts.
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+#: Seconds :func:`make_strategy` waits for every ``TF_CONFIG`` peer to answer.
+PEER_TIMEOUT_S = 300.0
 #: Keras dtype policies :func:`set_precision` accepts.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -82,7 +84,79 @@ def _tf_config() -> dict:
     return config
 
 
-def make_strategy(name: str = "auto"):
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"TF_CONFIG address {address!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def wait_for_peers(config: dict, timeout: float = PEER_TIMEOUT_S, *, poll: float = 0.25) -> None:
+    """Block until every other worker of ``config`` (a parsed ``TF_CONFIG``) and this one
+    have reached each other over TCP, or raise after ``timeout`` seconds.
+
+    TensorFlow's ``MultiWorkerMirroredStrategy()`` waits for its peers inside C++ code
+    that holds the interpreter, forever and silently; this check runs first, in Python.
+    Each worker listens on its own address, sends its address to every peer's, and
+    frees its port for TensorFlow's server once it has reached every peer *and* heard
+    from every peer, so no worker leaves a peer behind still waiting to hear from it.
+
+    Raises
+    ------
+    PeerUnreachableError
+        Naming the workers that did not answer (a ``ConnectionError``).
+    OSError
+        When this worker cannot listen on its own address (for example, it is in use).
+    """
+    import select
+    import socket
+
+    from .errors import PeerUnreachableError
+
+    if not timeout > 0:
+        raise ValueError(f"peer timeout must be positive seconds, got {timeout!r}")
+    cluster, task = config["cluster"], config["task"]
+    own = cluster[task["type"]][task["index"]]
+    peers = {a for kind in ("chief", "worker") for a in cluster.get(kind, []) if a != own}
+    if not peers:
+        return
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("", _host_port(own)[1]))
+        listener.listen(64)
+    except OSError as err:
+        listener.close()
+        raise OSError(f"this worker cannot listen on its TF_CONFIG address {own}: "
+                      f"{err.strerror or err}") from None
+    unreached, unheard = set(peers), set(peers)
+    deadline = time.monotonic() + timeout
+    try:
+        while unreached or unheard:
+            for address in sorted(unreached):
+                try:
+                    with socket.create_connection(_host_port(address), timeout=1.0) as conn:
+                        conn.sendall(own.encode() + b"\n")
+                    unreached.discard(address)
+                except OSError:
+                    pass
+            while select.select([listener], [], [], 0)[0]:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(1.0)
+                    try:
+                        unheard.discard(conn.recv(256).decode(errors="replace").strip())
+                    except OSError:
+                        pass
+            if unreached or unheard:
+                if time.monotonic() >= deadline:
+                    raise PeerUnreachableError(sorted(unreached | unheard), timeout)
+                time.sleep(poll)
+    finally:
+        listener.close()
+
+
+def make_strategy(name: str = "auto", *, peer_timeout: float = PEER_TIMEOUT_S):
     """Return a ``tf.distribute`` strategy by name.
 
     Parameters
@@ -94,6 +168,10 @@ def make_strategy(name: str = "auto"):
         ``MultiWorkerMirroredStrategy`` over the cluster in ``TF_CONFIG``.
         ``"auto"``: multiworker when ``TF_CONFIG`` lists two or more workers,
         else mirrored when there are two or more GPUs, else default.
+    peer_timeout : float
+        Multiworker: seconds to wait for every other worker to answer before
+        raising :class:`~siamese_lessons.errors.PeerUnreachableError` (see
+        :func:`wait_for_peers`), instead of hanging without a word.
 
     Returns
     -------
@@ -126,6 +204,7 @@ def make_strategy(name: str = "auto"):
             raise ValueError("strategy 'multiworker' needs TF_CONFIG describing the cluster, e.g. "
                              '{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, '
                              '"task": {"type": "worker", "index": 0}}')
+        wait_for_peers(config, peer_timeout)
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()

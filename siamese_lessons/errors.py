@@ -129,5 +129,16 @@ class CheckpointError(RuntimeError):
         )
 
 
+class PeerUnreachableError(ConnectionError):
+    """A worker named in ``TF_CONFIG`` did not answer in time, so the cluster cannot form."""
+
+    def __init__(self, peers: list[str], timeout: float):
+        self.peers, self.timeout = list(peers), float(timeout)
+        super().__init__(
+            f"TF_CONFIG worker(s) {', '.join(self.peers)} did not answer within {self.timeout:g} s; start "
+            "every worker listed in TF_CONFIG (each with its own task index), check the addresses and "
+            "firewalls, or wait longer with peer_timeout (--peer-timeout)")
+
+
 class CheckpointFallbackWarning(UserWarning):
     """The newest checkpoint was damaged; training resumed from an older one."""

@@ -28,6 +28,7 @@ from ._tf import tensorflow
 from .data.containers import ImageList
 from .datasets import Augmentation
 from .distributed import (
+    PEER_TIMEOUT_S,
     PRECISIONS,
     STRATEGIES,
     TrainResult,
@@ -96,6 +97,9 @@ class ScaleConfig:
         TFRecord shards written for triplet training.
     strategy : str
         See :func:`~siamese_lessons.distributed.make_strategy`.
+    peer_timeout : float
+        Seconds a multi-worker run waits for its ``TF_CONFIG`` peers before it stops
+        with an error naming them.
     precision : str
         See :func:`~siamese_lessons.distributed.set_precision`.
     xla : bool
@@ -119,6 +123,7 @@ class ScaleConfig:
     pairs_per_kind: int = 100_000
     num_shards: int = 16
     strategy: str = "auto"
+    peer_timeout: float = PEER_TIMEOUT_S
     precision: str = "float32"
     xla: bool = False
     checkpoint_every: int = 100
@@ -136,6 +141,8 @@ class ScaleConfig:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {list(STRATEGIES)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {list(PRECISIONS)}")
+        if not (isinstance(self.peer_timeout, (int, float)) and 0 < self.peer_timeout < float("inf")):
+            raise ValueError(f"peer_timeout must be positive seconds, got {self.peer_timeout!r}")
         if self.mining not in MINING:
             raise ValueError(f"unknown mining {self.mining!r}; choose one of {list(MINING)}")
         for name in ("embedding_dim", "batch_size", "steps", "checkpoint_every", "log_every",
@@ -393,7 +400,8 @@ def train(
     -------
     ScaleRun
     """
-    strategy = make_strategy(config.strategy)  # first: multi-worker must precede other TF ops
+    # First: multi-worker must precede other TF ops.
+    strategy = make_strategy(config.strategy, peer_timeout=config.peer_timeout)
     set_precision(config.precision)
     info = worker_info(strategy)
     out = Path(out_dir)

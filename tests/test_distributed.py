@@ -396,3 +396,84 @@ def test_scale_streams_differ_by_resume_step_and_repeat_for_one(faces, tmp_path)
     fresh, again, resumed = first_labels(0), first_labels(0), first_labels(40)
     assert fresh[0] == fresh[1] == again[0]  # the same start gives the same stream
     assert resumed[0] == resumed[1] != fresh[0]  # a resume at step 40 does not replay step 1's batch
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _cluster(ports, index):
+    return {"cluster": {"worker": [f"localhost:{p}" for p in ports]},
+            "task": {"type": "worker", "index": index}}
+
+
+def test_workers_that_start_at_different_times_find_each_other():
+    import threading
+
+    ports = _free_ports(2)
+    errors = []
+
+    def worker(index, delay):
+        time.sleep(delay)
+        try:
+            dist.wait_for_peers(_cluster(ports, index), timeout=20, poll=0.05)
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(0, 0.0)), threading.Thread(target=worker, args=(1, 0.5))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and not any(t.is_alive() for t in threads)
+    # Both listeners are closed again: TensorFlow's server can take the ports.
+    for p in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("", p))
+
+
+def test_a_peer_that_never_answers_is_named_after_the_timeout():
+    from siamese_lessons.errors import PeerUnreachableError
+
+    ports = _free_ports(3)
+    start = time.monotonic()
+    silent = sorted(f"localhost:{p}" for p in ports[1:])
+    named = rf"{silent[0]}, {silent[1]} did not answer within 1 s"
+    with pytest.raises(PeerUnreachableError, match=named) as info:
+        dist.wait_for_peers(_cluster(ports, 0), timeout=1.0, poll=0.05)
+    assert 1.0 <= time.monotonic() - start < 10
+    assert isinstance(info.value, OSError) and info.value.peers == silent
+    with pytest.raises(ValueError, match="positive"):
+        dist.wait_for_peers(_cluster(ports, 0), timeout=0)
+    dist.wait_for_peers(_cluster(ports[:1], 0), timeout=0.01)  # alone: nothing to wait for
+
+
+def test_a_busy_own_port_is_named():
+    with socket.socket() as busy:
+        busy.bind(("", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError, match=rf"cannot listen on its TF_CONFIG address localhost:{port}"):
+            dist.wait_for_peers(_cluster([port, *_free_ports(1)], 0), timeout=1)
+
+
+def test_cli_stops_with_one_line_when_a_peer_does_not_answer(tmp_path, monkeypatch, capsys):
+    from siamese_lessons.__main__ import main
+
+    ports = _free_ports(2)
+    monkeypatch.setenv("TF_CONFIG", json.dumps(_cluster(ports, 0)))
+    listing = tmp_path / "clean.txt"
+    listing.write_text("a/1.jpg 0\n")
+    start = time.monotonic()
+    code = main(["train", str(listing), "--out-dir", str(tmp_path / "run"), "--steps", "3",
+                 "--strategy", "multiworker", "--peer-timeout", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and time.monotonic() - start < 60
+    assert err.count("\n") == 1 and f"localhost:{ports[1]} did not answer within 1 s" in err, err

@@ -16,8 +16,14 @@ from typing import Any
 
 from ..data.containers import PairSet
 from ..evaluation import view2_protocol
-from ..experiments import (LFW_STEPS, _input_shape, face_embedder, train_contrastive, train_pair_model,
-                           train_triplet)
+from ..experiments import (
+    LFW_STEPS,
+    _input_shape,
+    face_embedder,
+    train_contrastive,
+    train_pair_model,
+    train_triplet,
+)
 from ..profiles import Profile, get_profile
 from .ch04_contrastive import ContrastiveRun
 from .ch04_contrastive import learning_check as contrastive_learning_check
