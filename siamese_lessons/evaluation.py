@@ -17,6 +17,8 @@ __all__ = [
     "check_label_direction",
     "compare_verifiers",
     "FarNotObservableWarning",
+    "identify",
+    "open_set_identification",
     "embed_images",
     "embedding_one_shot_scores",
     "embedding_spread",
@@ -568,6 +570,99 @@ def view2_protocol(view2: PairSet, people, fit, score, *, far_target: float = 1e
                           scored_folds=None if folds is None else ids)
     result["scores"] = scores
     return result
+
+
+def identify(gallery, gallery_labels, probes, *, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Rank the enrolled identities for each probe: "who is this?".
+
+    An identity's score for a probe is the best similarity (minus the Euclidean
+    distance, as in :func:`embedding_pair_scores`) between the probe and any of that
+    identity's gallery embeddings.
+
+    Parameters
+    ----------
+    gallery : array-like, shape (n_gallery, d)
+        Embeddings of the enrolled images.
+    gallery_labels : array-like, shape (n_gallery,)
+        Identity of each enrolled image.
+    probes : array-like, shape (n_probes, d)
+    k : int
+        How many identities to return per probe (at most the number enrolled).
+
+    Returns
+    -------
+    top_labels : numpy.ndarray, shape (n_probes, k)
+        Identities, best first (ties: the identity listed first in ``gallery_labels``).
+    top_scores : numpy.ndarray, shape (n_probes, k)
+    """
+    gallery = np.asarray(gallery, dtype=np.float64)
+    probes = np.asarray(probes, dtype=np.float64)
+    gallery_labels = np.asarray(gallery_labels).ravel()
+    if gallery.ndim != 2 or probes.ndim != 2 or gallery.shape[1] != probes.shape[1]:
+        raise ValueError(f"gallery and probes must be (n, d) embeddings of one d, got {gallery.shape} and "
+                         f"{probes.shape}")
+    if len(gallery) == 0 or len(probes) == 0 or len(gallery_labels) != len(gallery):
+        raise ValueError("identify needs a non-empty gallery with one label per embedding, and probes")
+    if not (np.isfinite(gallery).all() and np.isfinite(probes).all()):
+        raise ValueError("gallery or probe embeddings contain NaN or infinity")
+    names, first = np.unique(gallery_labels, return_index=True)
+    names = names[np.argsort(first)]  # enrolment order
+    if not 1 <= k <= len(names):
+        raise ValueError(f"k must be between 1 and the {len(names)} enrolled identities, got {k}")
+    d2 = ((probes ** 2).sum(1)[:, None] + (gallery ** 2).sum(1)[None, :] - 2 * probes @ gallery.T)
+    similarity = -np.sqrt(np.maximum(d2, 0.0))
+    per_identity = np.stack([similarity[:, gallery_labels == name].max(axis=1) for name in names], axis=1)
+    order = np.argsort(-per_identity, axis=1, kind="stable")[:, :k]
+    return names[order], np.take_along_axis(per_identity, order, axis=1)
+
+
+def open_set_identification(top_labels, top_scores, probe_labels, enrolled, threshold: float) -> dict:
+    """How an identification system does on probes of enrolled and of unknown people.
+
+    Parameters
+    ----------
+    top_labels, top_scores : array-like, shape (n_probes, k)
+        :func:`identify`'s ranking.
+    probe_labels : array-like, shape (n_probes,)
+        The probes' true identities.
+    enrolled : array-like
+        The identities in the gallery; a probe of anyone else is an *unknown* person,
+        who should be rejected.
+    threshold : float
+        A probe is answered with its best identity when that score is at least
+        ``threshold``, and rejected ("unknown") otherwise.
+
+    Returns
+    -------
+    dict
+        Over the probes of enrolled people: ``rank1`` (best identity right),
+        ``recall_at_k`` (right one among the first ``j``, for each ``j`` up to ``k``)
+        and ``dir`` (detection and identification rate: right *and* accepted). Over
+        the unknown probes: ``far`` (accepted as someone). Plus ``n_known`` and
+        ``n_unknown``.
+    """
+    top_labels = np.asarray(top_labels)
+    top_scores = np.asarray(top_scores, dtype=np.float64)
+    probe_labels = np.asarray(probe_labels).ravel()
+    if top_labels.shape != top_scores.shape or top_labels.ndim != 2 or len(top_labels) != len(probe_labels):
+        raise ValueError(f"top_labels and top_scores must be (n_probes, k) for {len(probe_labels)} probes, "
+                         f"got {top_labels.shape} and {top_scores.shape}")
+    if not np.isfinite(top_scores).all() or not np.isfinite(threshold):
+        raise ValueError("scores and threshold must be finite")
+    known = np.isin(probe_labels, np.asarray(enrolled).ravel())
+    if not known.any():
+        raise ValueError("no probe belongs to an enrolled identity")
+    hits = top_labels == probe_labels[:, None]
+    accepted = top_scores[:, 0] >= threshold
+    return {
+        "rank1": float(hits[known, 0].mean()),
+        "recall_at_k": {j: float(hits[known, :j].any(axis=1).mean())
+                        for j in range(1, top_labels.shape[1] + 1)},
+        "dir": float((hits[known, 0] & accepted[known]).mean()),
+        "far": float(accepted[~known].mean()) if (~known).any() else float("nan"),
+        "n_known": int(known.sum()),
+        "n_unknown": int((~known).sum()),
+    }
 
 
 def recall_at_k(embeddings, labels, ks=(1, 5, 10)) -> dict[int, float]:

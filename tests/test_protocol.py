@@ -203,3 +203,37 @@ def test_roc_comes_from_each_folds_test_side_only():
     assert out["auc"] == pytest.approx(1.0) and out["eer"] < 0.01
     with pytest.raises(ValueError, match="scored folds, n_pairs"):
         lfw_ten_fold(rows[:3], labels, folds)
+
+
+def test_identify_ranks_identities_by_their_best_gallery_image():
+    from siamese_lessons.evaluation import identify
+
+    # Gallery on a line: ann at 0 and 10, bob at 3, cat at 7. Probe at 9: ann 1 (via 10), cat 2, bob 6.
+    gallery = np.array([[0.0], [10.0], [3.0], [7.0]])
+    labels = np.array(["ann", "ann", "bob", "cat"])
+    top, scores = identify(gallery, labels, np.array([[9.0], [3.5]]), k=3)
+    np.testing.assert_array_equal(top, [["ann", "cat", "bob"], ["bob", "ann", "cat"]])
+    np.testing.assert_allclose(scores, [[-1.0, -2.0, -6.0], [-0.5, -3.5, -3.5]])
+    with pytest.raises(ValueError, match="k must be"):
+        identify(gallery, labels, np.array([[1.0]]), k=4)
+    with pytest.raises(ValueError, match="NaN"):
+        identify(gallery, labels, np.array([[np.nan]]))
+    with pytest.raises(ValueError, match="one d"):
+        identify(gallery, labels, np.array([[1.0, 2.0]]))
+
+
+def test_open_set_identification_hand_case():
+    from siamese_lessons.evaluation import open_set_identification
+
+    top = np.array([["a", "b"], ["b", "a"], ["a", "b"], ["b", "a"]])
+    scores = np.array([[-1.0, -2.0], [-3.0, -4.0], [-0.5, -5.0], [-2.5, -3.0]])
+    truth = np.array(["a", "a", "x", "y"])  # two enrolled probes, two strangers
+    out = open_set_identification(top, scores, truth, enrolled=["a", "b"], threshold=-2.0)
+    # Probe 0: right and accepted; probe 1: wrong at rank 1, right at rank 2, rejected (-3 < -2).
+    assert out["rank1"] == 0.5 and out["recall_at_k"] == {1: 0.5, 2: 1.0} and out["dir"] == 0.5
+    # Strangers: probe 2 accepted (-0.5 >= -2) as "a", probe 3 rejected.
+    assert out["far"] == 0.5 and (out["n_known"], out["n_unknown"]) == (2, 2)
+    with pytest.raises(ValueError, match="enrolled"):
+        open_set_identification(top, scores, truth, enrolled=["z"], threshold=0.0)
+    with pytest.raises(ValueError, match="finite"):
+        open_set_identification(top, scores, truth, enrolled=["a"], threshold=np.nan)

@@ -142,21 +142,6 @@ def test_measure_throughput_counts_both_images_of_a_pair():
         st.measure_throughput(singles, n_batches=5)
 
 
-def test_tflite_export_matches_keras(tmp_path):
-    from siamese_lessons.export import check_tflite_parity, export_tflite, tflite_predict
-    from siamese_lessons.models import build_tower, embedding_model
-
-    model = embedding_model(build_tower("improved", (16, 16, 1), filters=(4, 8), seed=0), dim=8, seed=0)
-    path = export_tflite(model, tmp_path / "e.tflite")
-    images = np.random.default_rng(0).random((3, 16, 16, 1), dtype=np.float32)
-    assert tflite_predict(path, images).shape == (3, 8)
-    assert check_tflite_parity(model, path, images) < 1e-5
-    with pytest.raises(ValueError, match="shape"):
-        tflite_predict(path, images[..., 0])
-    with pytest.raises(ValueError, match=".tflite"):
-        export_tflite(model, tmp_path / "e.bin")
-
-
 def test_write_clean_list_round_trips_and_refuses_spaces(flat_faces, tmp_path):
     from siamese_lessons.data import read_clean_list, write_clean_list
     from siamese_lessons.data.containers import ImageList
