@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> dict:
     budget = sizes(profile).budget
     for item in args.budget:
         field, _, value = item.partition("=")
-        if field not in vars(budget) or not value:
-            parser.error(f"--budget takes FIELD=VALUE with FIELD one of {sorted(vars(budget))}, got {item!r}")
+        numbers = sorted(k for k in vars(budget) if k != "margin")
+        if field not in numbers or not value:
+            parser.error(f"--budget takes FIELD=VALUE with FIELD one of {numbers}, got {item!r}")
         parsed = tuple(int(v) for v in value.split(",")) if field == "pk" else int(value)
         budget = dataclasses.replace(budget, **{field: parsed})
     resize = args.resize if args.resize is not None else profile.face_crop_resize
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
                          f"{record.get('overrides', {})}, this run is {label['profile']!r} with "
                          f"{label['overrides']}; pass --fresh to replace it")
     machine, command = hardware(), command_line("benchmarks/lfw_view2.py", argv)
-    budget_fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(budget).items()}
+    budget_fields = json.loads(json.dumps(dataclasses.asdict(budget)))  # tuples as lists
     models = dict(record.get("models", {}))
     for name, r in results.items():
         models[name] = {

@@ -8,7 +8,9 @@ its embeddings with the Keras model's on the same images.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -16,7 +18,8 @@ import numpy as np
 
 from ._tf import tensorflow
 
-__all__ = ["QUANTIZATIONS", "check_tflite_parity", "export_tflite", "tflite_latency", "tflite_predict"]
+__all__ = ["QUANTIZATIONS", "TFLiteModel", "check_tflite_parity", "export_tflite", "tflite_latency",
+           "tflite_predict"]
 
 
 #: Post-training quantisations :func:`export_tflite` offers (``None``: float32).
@@ -84,7 +87,8 @@ def export_tflite(model, path: str | os.PathLike, *, quantization: str | None = 
                 converter.target_spec.supported_types = [tf.float16]
             if quantization == "int8":
                 converter.representative_dataset = lambda: ([image[None]] for image in representative)
-            flat = converter.convert()
+            with _native_stderr_silenced():
+                flat = converter.convert()
     finally:
         logger.setLevel(level)
     tmp_path = path.with_name(path.name + ".partial")
@@ -116,7 +120,8 @@ def tflite_latency(path: str | os.PathLike, image: np.ndarray, *, runs: int = 20
     if batch.shape[1:] != tuple(inp["shape_signature"][1:]):
         raise ValueError(f"image must have shape {tuple(inp['shape_signature'][1:])}, got {batch.shape[1:]}")
     interp.resize_tensor_input(inp["index"], batch.shape)
-    interp.allocate_tensors()
+    with _native_stderr_silenced():
+        interp.allocate_tensors()
     times = []
     for i in range(warmup + runs):
         start = time.perf_counter()
@@ -127,14 +132,35 @@ def tflite_latency(path: str | os.PathLike, image: np.ndarray, *, runs: int = 20
     return float(np.median(times))
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what C++ code writes to the process's stderr (the TFLite converter's and
+    interpreter's INFO lines) to nowhere; Python errors still raise as usual."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable file descriptor 2: nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _interpreter(path: str):
-    try:  # the maintained interpreter, where installed
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-            return tensorflow().lite.Interpreter(model_path=path)
-    return Interpreter(model_path=path)
+    with _native_stderr_silenced():
+        try:  # the maintained interpreter, where installed
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
+                return tensorflow().lite.Interpreter(model_path=path)
+        return Interpreter(model_path=path)
 
 
 def tflite_predict(path: str | os.PathLike, images: np.ndarray) -> np.ndarray:
@@ -161,10 +187,36 @@ def tflite_predict(path: str | os.PathLike, images: np.ndarray) -> np.ndarray:
     if images.ndim != len(inp["shape_signature"]) or tuple(images.shape[1:]) != expected:
         raise ValueError(f"images must have shape (n, {', '.join(map(str, expected))}), got {images.shape}")
     interp.resize_tensor_input(inp["index"], images.shape)
-    interp.allocate_tensors()
+    with _native_stderr_silenced():
+        interp.allocate_tensors()
     interp.set_tensor(inp["index"], images)
     interp.invoke()
     return interp.get_tensor(interp.get_output_details()[0]["index"]).copy()
+
+
+class TFLiteModel:
+    """A TFLite file that answers like a Keras model where the course needs it:
+    ``input_shape``, ``predict_on_batch`` and ``predict``, so
+    :func:`~siamese_lessons.evaluation.embed_images` and the scoring functions take it.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written by :func:`export_tflite`.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no TFLite model at {self.path}")
+        signature = _interpreter(str(self.path)).get_input_details()[0]["shape_signature"]
+        self.input_shape = (None, *(int(d) for d in signature[1:]))
+
+    def predict_on_batch(self, images) -> np.ndarray:
+        return tflite_predict(self.path, images)
+
+    def predict(self, images, verbose: int = 0) -> np.ndarray:  # noqa: ARG002 - Keras's signature
+        return tflite_predict(self.path, images)
 
 
 def check_tflite_parity(model, path: str | os.PathLike, images: np.ndarray, *, atol: float = 1e-4) -> float:

@@ -21,6 +21,7 @@ __all__ = [
     "compile_pair_model",
     "fit_pair_model",
     "fit_identity_slice",
+    "fit_margin_softmax",
     "fit_slice",
     "split_validation",
 ]
@@ -340,7 +341,7 @@ def fit_slice(model, pairs: PairSet, *, steps: int, batch_size: int, every: int 
 
 
 def fit_identity_slice(embedder, images: np.ndarray, labels, *, steps: int, every: int = 5,
-                       mode: str = "training") -> pd.DataFrame:
+                       mode: str = "training", train_model=None) -> pd.DataFrame:
     """Train a compiled embedder (a mined loss on identity labels, e.g. a triplet loss) on
     one small slice of labelled images, the whole slice as every batch; watch it learn.
 
@@ -356,6 +357,10 @@ def fit_identity_slice(embedder, images: np.ndarray, labels, *, steps: int, ever
         Training steps, and how often to measure (and before the first).
     mode : {"training", "inference"}
         As in :func:`fit_slice`.
+    train_model : keras.Model or None
+        The compiled model that is trained, when the loss is not on the embeddings
+        themselves: e.g. the embedder under a classifier head (margin softmax).
+        ``None``: ``embedder``, compiled.
 
     Returns
     -------
@@ -379,16 +384,87 @@ def fit_identity_slice(embedder, images: np.ndarray, labels, *, steps: int, ever
     if same.all() or not same.any():
         raise ValueError("the slice needs at least two identities and one identity with two images")
 
+    model = embedder if train_model is None else train_model
+
     def measure(step: int) -> dict:
         emb = _forward(embedder, x, mode).astype(np.float64)
+        out = emb if model is embedder else _forward(model, x, mode)
         d = np.sqrt(np.maximum(((emb[:, None] - emb[None]) ** 2).sum(-1), 0.0))[iu]
-        return {"step": step, "data_loss": float(np.asarray(embedder.loss(y, emb.astype(np.float32)))),
-                "penalty": float(sum(float(np.asarray(loss)) for loss in embedder.losses)),
+        return {"step": step, "data_loss": float(np.asarray(model.loss(y, np.asarray(out, np.float32)))),
+                "penalty": float(sum(float(np.asarray(loss)) for loss in model.losses)),
                 "auc": roc_auc(-d, same)[3]}
 
     rows = [measure(0)]
     for step in range(1, steps + 1):
-        embedder.train_on_batch(x, y)
+        model.train_on_batch(x, y)
         if step % every == 0 or step == steps:
             rows.append(measure(step))
     return pd.DataFrame(rows)
+
+
+def fit_margin_softmax(embedder, images: np.ndarray, labels, batches, *, epochs: int, learning_rate,
+                       scale: float = 30.0, margin: float = 0.0, kind: str = "cosface",
+                       augmentation: Augmentation | None = None, seed: int = 0, verbose: int | str = 0):
+    """Train ``embedder`` as a classifier of ``labels`` with a margin-softmax head, then
+    drop the head: normalised softmax (``margin=0``), CosFace or ArcFace.
+
+    A :class:`~siamese_lessons.layers.CosineClassifier` (one learned direction per class)
+    goes on top of the embedder, trained with
+    :class:`~siamese_lessons.losses.MarginSoftmaxLoss`; the embedder's weights are
+    trained in place and the classifier is returned for inspection only.
+
+    Parameters
+    ----------
+    embedder : keras.Model
+        Image to embedding (``[0, 1]`` float input, see
+        :func:`~siamese_lessons.datasets.identity_batch_dataset`).
+    images : numpy.ndarray
+        ``uint8`` images.
+    labels : array-like of int
+        Class of each image, ``0 .. n_classes - 1``.
+    batches : array-like, shape (n_batches, batch_size)
+        Image indices of every training step, in order; ``n_batches`` a multiple of ``epochs``.
+    epochs : int
+        Keras epochs the batches are split into (the history has one row per epoch).
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule
+        Adam's.
+    scale, margin, kind
+        See :func:`~siamese_lessons.losses.margin_softmax_loss`.
+    augmentation : Augmentation or None
+    seed : int
+    verbose : int or "auto"
+
+    Returns
+    -------
+    classifier : keras.Model
+    history : pandas.DataFrame
+        Per epoch: ``epoch``, ``loss``, ``accuracy`` (training batches); ``attrs["seconds"]``.
+    """
+    keras = _keras()
+    from .datasets import identity_batch_dataset
+    from .layers import CosineClassifier
+    from .losses import MarginSoftmaxLoss
+
+    labels = np.asarray(labels).ravel()
+    batches = np.asarray(batches)
+    if len(labels) != len(images):
+        raise ValueError(f"labels must have one entry per image, got {len(labels)} for {len(images)}")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+        raise ValueError("labels must be non-negative integer classes")
+    if batches.ndim != 2 or not len(batches) or int(epochs) < 1 or len(batches) % int(epochs):
+        raise ValueError(f"batches must be (n_batches, batch_size) with n_batches a multiple of epochs "
+                         f"({epochs}), got {batches.shape}")
+    classes = int(labels.max()) + 1
+    classifier = keras.Sequential([embedder, CosineClassifier(classes, seed=seed, name="classes")],
+                                  name="margin_softmax_classifier")
+    classifier.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                       loss=MarginSoftmaxLoss(scale=scale, margin=margin, kind=kind),
+                       metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    start = time.perf_counter()
+    data = identity_batch_dataset(images, labels, batches, seed=seed, augmentation=augmentation)
+    hist = classifier.fit(data, epochs=int(epochs), steps_per_epoch=len(batches) // int(epochs),
+                          verbose=verbose, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()])
+    frame = pd.DataFrame(hist.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    frame.attrs["seconds"] = time.perf_counter() - start
+    return classifier, frame

@@ -340,3 +340,53 @@ def test_fit_pair_model_refuses_bad_epochs_float_indices_and_overlap():
         fit_pair_model(model, ps, np.arange(10), np.arange(8, 16), epochs=1)
     with pytest.raises(ValueError, match=r"in \[0, 16\)"):
         fit_pair_model(model, ps, np.arange(8), np.array([8, 99]), epochs=1)
+
+
+def test_fit_margin_softmax_learns_separable_classes_and_checks_its_input():
+    from siamese_lessons.models import embedding_model, improved_tower
+    from siamese_lessons.training import fit_margin_softmax
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (4, 8, 8))
+    labels = np.repeat(np.arange(4), 8)
+    images = np.clip(base[labels] + rng.normal(0, 10, (32, 8, 8)), 0, 255).astype(np.uint8)
+    keras.utils.set_random_seed(0)
+    emb = embedding_model(improved_tower((8, 8, 1), filters=(16,), convs_per_block=1, embedding_dim=8,
+                                         dropout=0.0, seed=0), dim=8, seed=0)
+    batches = np.stack([rng.permutation(32)[:16] for _ in range(150)])
+    classifier, history = fit_margin_softmax(emb, images, labels, batches, epochs=3, learning_rate=1e-2,
+                                             scale=10.0, margin=0.1)
+    assert len(history) == 3 and history["accuracy"].iloc[-1] >= 0.9, history
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0] and history.attrs["seconds"] > 0
+    assert classifier.layers[0] is emb  # the embedder was trained in place
+    with pytest.raises(ValueError, match="multiple of epochs"):
+        fit_margin_softmax(emb, images, labels, batches[:7], epochs=3, learning_rate=1e-3)
+    with pytest.raises(ValueError, match="one entry per image"):
+        fit_margin_softmax(emb, images, labels[:5], batches, epochs=3, learning_rate=1e-3)
+    with pytest.raises(ValueError, match="integer classes"):
+        fit_margin_softmax(emb, images, labels - 1, batches, epochs=3, learning_rate=1e-3)
+
+
+def test_fit_identity_slice_measures_a_heads_loss_when_given_the_trained_model():
+    from siamese_lessons.layers import CosineClassifier
+    from siamese_lessons.losses import MarginSoftmaxLoss
+    from siamese_lessons.models import embedding_model, improved_tower
+    from siamese_lessons.training import fit_identity_slice
+
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (8, 8, 8), dtype=np.uint8)
+    labels = np.repeat([0, 1, 2, 3], 2)
+    keras.utils.set_random_seed(0)
+    emb = embedding_model(improved_tower((8, 8, 1), filters=(4,), convs_per_block=1, embedding_dim=4,
+                                         dropout=0.0, seed=0), dim=4, seed=0)  # no dropout: one answer
+    head = keras.Sequential([emb, CosineClassifier(4, seed=0)])
+    head.compile(optimizer=keras.optimizers.SGD(1e-2), loss=MarginSoftmaxLoss(scale=10.0, margin=0.2))
+    x = images[..., None].astype(np.float32) / 255.0
+    e = np.asarray(emb(x, training=True), np.float64)
+    w = np.asarray(head.layers[-1].weights[0], np.float64)
+    cos = (e / np.linalg.norm(e, axis=1, keepdims=True)) @ (w / np.linalg.norm(w, axis=0, keepdims=True))
+    logits = 10.0 * (cos - 0.2 * np.eye(4)[labels])  # CosFace, by hand
+    by_hand = np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(8), labels])
+    frame = fit_identity_slice(emb, images, labels, steps=2, every=1, train_model=head)
+    assert frame["data_loss"].iloc[0] == pytest.approx(by_hand, rel=1e-4)
+    assert frame["step"].tolist() == [0, 1, 2]

@@ -20,7 +20,6 @@ The chapter's experiment, with its sizes for each profile:
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..data.containers import IdentitySet, OneShotTrials
-from ..datasets import KOCH_AFFINE, Augmentation, identity_batch_dataset
+from ..datasets import KOCH_AFFINE, Augmentation
 from ..evaluation import (
     embedding_one_shot_scores,
     one_shot_credit,
@@ -38,7 +37,14 @@ from ..evaluation import (
 from ..models import build_tower, embedding_model, improved_tower, siamese_pair_model, with_input_resizing
 from ..pairs import sample_pairs
 from ..profiles import Profile, get_profile
-from ..training import FitResult, compile_pair_model, fit_pair_model, fit_slice, split_validation
+from ..training import (
+    FitResult,
+    compile_pair_model,
+    fit_margin_softmax,
+    fit_pair_model,
+    fit_slice,
+    split_validation,
+)
 
 __all__ = [
     "IMAGE_SHAPE",
@@ -259,31 +265,15 @@ def train_embedder(background: IdentitySet, run: EmbeddingRun, *, seed: int = 0,
     history : pandas.DataFrame
         Per epoch: ``loss``, ``accuracy`` (training-set classification) and ``seconds``.
     """
-    import keras
-    import pandas as pd
-
-    from ..layers import CosineClassifier
-    from ..losses import MarginSoftmaxLoss
-
     data = rotation_classes(background) if run.rotations else background
-    classes = int(data.labels.max()) + 1
     embedder = build_embedder(run, seed=seed)
-    classifier = keras.Sequential([embedder, CosineClassifier(classes, seed=seed, name="classes")],
-                                  name="embedding_classifier")
-    classifier.compile(optimizer=keras.optimizers.Adam(run.learning_rate),
-                       loss=MarginSoftmaxLoss(scale=run.scale, margin=0.0),
-                       metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     rng = np.random.default_rng(seed)
     steps = len(data) // run.batch_size
     batches = np.concatenate([rng.permutation(len(data))[: steps * run.batch_size].reshape(steps, -1)
                               for _ in range(run.epochs)])
-    start = time.perf_counter()
-    hist = classifier.fit(identity_batch_dataset(data.images, data.labels, batches, seed=seed),
-                          epochs=run.epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False,
-                          callbacks=[keras.callbacks.TerminateOnNaN()])
-    frame = pd.DataFrame(hist.history)
-    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-    frame.attrs["seconds"] = time.perf_counter() - start
+    _, frame = fit_margin_softmax(embedder, data.images, data.labels, batches, epochs=run.epochs,
+                                  learning_rate=run.learning_rate, scale=run.scale, margin=0.0, seed=seed,
+                                  verbose=verbose)
     return embedder, frame
 
 

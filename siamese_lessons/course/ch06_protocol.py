@@ -25,7 +25,9 @@ from ..experiments import (
     train_triplet,
 )
 from ..profiles import Profile, get_profile
+from . import ch08_margin_softmax as ch08
 from .ch04_contrastive import ContrastiveRun
+from .ch08_margin_softmax import MarginRun
 from .ch04_contrastive import learning_check as contrastive_learning_check
 
 __all__ = ["SIZES", "VIEW2_MODELS", "Chapter6Sizes", "View2Budget", "learning_check", "run_view2", "sizes",
@@ -48,6 +50,8 @@ class View2Budget:
         Identities x images per triplet batch.
     steps_per_epoch, triplet_epochs : int
         Triplet training length.
+    margin : MarginRun
+        How chapter 8's margin-softmax model trains (``cosface``).
     """
 
     pairs: int
@@ -56,6 +60,7 @@ class View2Budget:
     pk: tuple[int, int]
     steps_per_epoch: int
     triplet_epochs: int
+    margin: MarginRun = ch08.SIZES["quick"]
 
     def __post_init__(self) -> None:
         for field in ("pairs", "epochs", "batch_size", "steps_per_epoch", "triplet_epochs"):
@@ -91,7 +96,7 @@ class Chapter6Sizes:
 
 
 #: Every method of chapter 6's comparison, classical baselines and the untrained twin first.
-VIEW2_MODELS = ("eigenfaces", "lbp", "untrained", "pair", "contrastive", "triplet")
+VIEW2_MODELS = ("eigenfaces", "lbp", "untrained", "pair", "contrastive", "triplet", "cosface")
 
 _VIEW2_WHAT = {
     "eigenfaces": "PCA (100 whitened components) fitted on the training people; minus Euclidean distance",
@@ -100,6 +105,7 @@ _VIEW2_WHAT = {
     "pair": "chapter 2's improved tower, L1 distance + sigmoid, binary cross-entropy on sampled pairs",
     "contrastive": "chapter 4's embedding, contrastive loss (margin 1) on sampled pairs",
     "triplet": "chapter 5's embedding, FaceNet semi-hard triplet loss (margin 0.2) on P x K batches",
+    "cosface": "chapter 8's embedding, trained as a CosFace classifier of the training people",
 }
 
 #: Chapter 6's sizes by profile name. On a CPU the live run trains chapter 4's
@@ -112,7 +118,7 @@ SIZES: Mapping[str, Chapter6Sizes] = MappingProxyType({
         live=("lbp", "untrained", "contrastive"), folds=(0, 1, 2)),
     "full": Chapter6Sizes(
         budget=View2Budget(pairs=20_000, epochs=2, batch_size=128, pk=(32, 4), steps_per_epoch=300,
-                           triplet_epochs=6),
+                           triplet_epochs=6, margin=ch08.SIZES["full"]),
         live=("lbp", "untrained", "contrastive", "triplet")),
 })
 
@@ -188,6 +194,9 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
                                  seed=seed, verbose=verbose)[0]
 
         return fit_triplet, embedding_score
+    if name == "cosface":
+        return (lambda train: ch08.train(train, budget.margin, "cosface", seed=seed, verbose=verbose)[0],
+                embedding_score)
     raise ValueError(f"unknown View 2 method {name!r}; choose one of {list(VIEW2_MODELS)}")
 
 
