@@ -27,6 +27,7 @@ __all__ = [
     "lfw_seed_tower",
     "siamese_pair_model",
     "vgg_tower",
+    "with_augmentation",
     "with_input_resizing",
 ]
 
@@ -230,6 +231,22 @@ def vgg_tower(
     x = layers.Dense(dense_units, kernel_regularizer=reg,
                      kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name="fc2")(x)
     return keras.Model(inp, x, name="vgg_tower")
+
+
+def with_augmentation(tower: keras.Model, augmentation, *, fill_value: float = 0.0, seed: int | None = None,
+                      name: str | None = None) -> keras.Model:
+    """``tower`` with a :class:`~siamese_lessons.layers.RandomAffine` layer in front: the
+    training images are distorted inside the model, on the device that runs it, and
+    only while training (``fit``); prediction sees them unchanged.
+
+    In a pair model built on the result, each branch draws its own distortion, as
+    Koch et al. distort each image of a pair independently.
+    """
+    from .layers import RandomAffine
+
+    inp = _input(tower.input_shape[1:])
+    x = RandomAffine(augmentation, fill_value=fill_value, seed=seed, name="augment")(inp)
+    return keras.Model(inp, tower(x), name=name or f"{tower.name}_augmented")
 
 
 def with_input_resizing(tower: keras.Model, input_shape: Sequence[int], *,

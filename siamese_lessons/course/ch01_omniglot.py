@@ -34,7 +34,14 @@ from ..evaluation import (
     one_shot_scores,
     pixel_one_shot_scores,
 )
-from ..models import build_tower, embedding_model, improved_tower, siamese_pair_model, with_input_resizing
+from ..models import (
+    build_tower,
+    embedding_model,
+    improved_tower,
+    siamese_pair_model,
+    with_augmentation,
+    with_input_resizing,
+)
 from ..pairs import sample_pairs
 from ..profiles import Profile, get_profile
 from ..training import (
@@ -90,7 +97,9 @@ class SiameseRun:
     learning_rate : float
         Adam's learning rate.
     augmentation : Augmentation or None
-        Distortions of the training images (Koch's affine ones in the full profile).
+        Distortions of the training images (Koch's affine ones in the full profile),
+        applied inside the model by a :class:`~siamese_lessons.layers.RandomAffine`
+        layer, so they run on the accelerator with the network.
     within_alphabet : bool
         Draw negatives from two characters of one alphabet.
     """
@@ -192,6 +201,8 @@ def build_siamese(run: SiameseRun, *, seed: int = 0):
     tower = build_tower(run.tower, (run.side, run.side, 1), seed=seed, **run.tower_kwargs)
     if run.side != IMAGE_SHAPE[0]:
         tower = with_input_resizing(tower, IMAGE_SHAPE)
+    if run.augmentation is not None:  # distorted inside the model (on the GPU there), in training only
+        tower = with_augmentation(tower, run.augmentation, fill_value=1.0, seed=seed)
     model = siamese_pair_model(tower, seed=seed)
     compile_pair_model(model, learning_rate=run.learning_rate)
     return model
@@ -212,7 +223,7 @@ def train_siamese(background: IdentitySet, run: SiameseRun, *, seed: int = 0,
     train_index, val_index = split_validation(pairs, VALIDATION_PAIRS, seed=seed)
     model = build_siamese(run, seed=seed)
     fit = fit_pair_model(model, pairs, train_index, val_index, epochs=run.epochs, batch_size=run.batch_size,
-                         augmentation=run.augmentation, seed=seed, fill_value=1.0, verbose=verbose)
+                         seed=seed, verbose=verbose)  # the model distorts its own training images
     return model, fit
 
 

@@ -27,8 +27,8 @@ from ..experiments import (
 from ..profiles import Profile, get_profile
 from . import ch08_margin_softmax as ch08
 from .ch04_contrastive import ContrastiveRun
-from .ch08_margin_softmax import MarginRun
 from .ch04_contrastive import learning_check as contrastive_learning_check
+from .ch08_margin_softmax import MarginRun
 
 __all__ = ["SIZES", "VIEW2_MODELS", "Chapter6Sizes", "View2Budget", "learning_check", "run_view2", "sizes",
            "view2_method"]

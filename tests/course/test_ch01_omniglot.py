@@ -82,3 +82,18 @@ def test_score_one_shot_pixels_matches_the_nearest_neighbour_baseline(omniglot_h
     assert credit[:40].sum() == right
     with pytest.raises(ValueError, match="pixels"):
         ch01.score_one_shot(runs, {"x": "hog"})
+
+
+def test_full_profile_distorts_its_training_images_inside_the_model():
+    from siamese_lessons.layers import RandomAffine
+
+    run = ch01.SIZES["full"]
+    assert run.siamese.augmentation is not None
+    model = ch01.build_siamese(dataclasses.replace(run.siamese, tower_kwargs={**run.siamese.tower_kwargs,
+                                                                              "width": 0.05}))
+    tower = model.get_layer("tower")
+    layers = [layer for layer in tower.layers if isinstance(layer, RandomAffine)]
+    assert len(layers) == 1 and layers[0].augmentation == run.siamese.augmentation
+    assert layers[0].fill_value == 1.0  # white paper shifted in, not black ink
+    quick = ch01.build_siamese(ch01.SIZES["quick"].siamese)
+    assert not any(isinstance(layer, RandomAffine) for layer in quick.get_layer("tower").layers)
