@@ -521,6 +521,7 @@ def train_triplet(
     learning_rate: float = 1e-3,
     embedding_dim: int = 64,
     random_batches: bool = False,
+    embedder: Any = None,
     seed: int = 0,
     max_seconds: float | None = None,
     verbose: int | str = "auto",
@@ -536,6 +537,9 @@ def train_triplet(
     random_batches : bool
         Draw batches of ``P * K`` random images instead of P x K groups (to show
         why mining needs P x K sampling: random batches rarely hold positives).
+    embedder : keras.Model or None
+        Continue training this embedder (with a new optimizer) instead of a fresh one:
+        e.g. one warmed up with another miner.
     max_seconds : float or None
         Wall-clock cap; training stops after the batch that crosses it.
 
@@ -559,8 +563,8 @@ def train_triplet(
         batches = np.random.default_rng(seed).integers(0, len(train), (n, p * k))
     else:
         batches = pk_batches(train, p, k, n, seed=seed)
-    shape = _input_shape(train.images)
-    embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
+    if embedder is None:
+        embedder = face_embedder(_input_shape(train.images), dim=embedding_dim, seed=seed)
     embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     ds = identity_batch_dataset(train.images, train.labels, batches, seed=seed,
                                 augmentation=FACE_AUGMENTATION)

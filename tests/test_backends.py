@@ -48,6 +48,26 @@ SCRIPT = textwrap.dedent("""
                               input_shape=(24, 20, 1), epochs=1, verbose=0,
                               augmentation=ex.FACE_AUGMENTATION)
     assert 0 <= run.metrics["val_accuracy"] <= 1
+
+    # Chapter 8's margin-softmax training, and chapter 1's full Siamese network with Koch's
+    # distortions inside the model (keras.ops.image.affine_transform on JAX).
+    import dataclasses
+
+    from siamese_lessons.course import ch01_omniglot as ch01
+    from siamese_lessons.course import ch08_margin_softmax as ch08
+    from siamese_lessons.training import fit_pair_model
+
+    margin_run = dataclasses.replace(ch08.SIZES["quick"], steps=4, batch_size=16, min_images=4)
+    emb, hist = ch08.train(faces, margin_run, "arcface")
+    assert np.isfinite(hist["loss"]).all()
+    koch = dataclasses.replace(ch01.SIZES["full"].siamese,
+                               tower_kwargs={**ch01.SIZES["full"].siamese.tower_kwargs, "width": 0.05})
+    chars = IdentitySet(images=rng.integers(0, 256, (24, 105, 105), dtype=np.uint8),
+                        labels=np.repeat(np.arange(6), 4), class_names=[f"c{i}" for i in range(6)])
+    char_pairs = sample_pairs(chars, 24, seed=2)
+    fit = fit_pair_model(ch01.build_siamese(koch), char_pairs, np.arange(16), np.arange(16, 24), epochs=1,
+                         batch_size=8, verbose=0)
+    assert np.isfinite(fit.history["loss"]).all()
     assert "tensorflow" not in sys.modules
     print("jax backend ok")
 """)

@@ -21,7 +21,7 @@ from ..profiles import Profile, get_profile
 from ..training import fit_identity_slice
 from .faces import FaceData
 
-__all__ = ["MINERS", "SIZES", "TripletRun", "learning_check", "sizes", "train"]
+__all__ = ["MINERS", "SIZES", "TripletRun", "learning_check", "sizes", "train", "train_warm_started"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +85,42 @@ def train(data: FaceData, run: TripletRun, mining: str, *, random_batches: bool 
                          epochs=run.epochs, margin=run.margin, learning_rate=run.learning_rate,
                          embedding_dim=run.embedding_dim, random_batches=random_batches, seed=seed,
                          verbose=verbose)
+
+
+def train_warm_started(data: FaceData, run: TripletRun, *, warmup: str = "semi_hard", fraction: float = 0.5,
+                       learning_rate_factor: float = 0.03, seed: int = 0, verbose: int | str = "auto"):
+    """Batch-hard mining after a warm-up: the first ``fraction`` of ``run``'s epochs with
+    ``warmup`` (FaceNet's semi-hard by default), the rest with batch-hard at
+    ``learning_rate_factor`` times the learning rate, on the same network. The total
+    number of steps is ``run``'s.
+
+    Batch-hard's hardest positives and negatives are, in an untrained network, mostly
+    noise; a network that already separates people a little gives it meaningful ones.
+
+    Returns
+    -------
+    embedder : keras.Model
+    history : pandas.DataFrame
+        Per epoch: ``loss`` and ``miner`` (the loss of different miners is not comparable).
+    """
+    import pandas as pd
+
+    if not 0 < fraction < 1 or not 0 < learning_rate_factor <= 1:
+        raise ValueError(f"fraction must be in (0, 1) and learning_rate_factor in (0, 1], got {fraction} and "
+                         f"{learning_rate_factor}")
+    if run.epochs < 2:
+        raise ValueError("a warm-started run needs at least two epochs")
+    first = max(1, min(run.epochs - 1, round(run.epochs * fraction)))
+    embedder, warm = train_triplet(data.train, mining=warmup, pk=run.pk, steps_per_epoch=run.steps_per_epoch,
+                                   epochs=first, margin=run.margin, learning_rate=run.learning_rate,
+                                   embedding_dim=run.embedding_dim, seed=seed, verbose=verbose)
+    embedder, hard = train_triplet(data.train, mining="batch_hard", pk=run.pk,
+                                   steps_per_epoch=run.steps_per_epoch, epochs=run.epochs - first,
+                                   margin=run.margin, learning_rate=run.learning_rate * learning_rate_factor,
+                                   embedder=embedder, seed=seed + 1, verbose=verbose)
+    history = pd.concat([warm.assign(miner=warmup), hard.assign(miner="batch_hard")], ignore_index=True)
+    history["epoch"] = range(1, len(history) + 1)
+    return embedder, history
 
 
 def learning_check(people, run: TripletRun, mining: str = "semi_hard", *, steps: int = 30, seed: int = 0):

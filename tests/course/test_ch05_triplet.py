@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from siamese_lessons.course import ch05_triplet as ch05
@@ -23,3 +24,21 @@ def test_sizes_by_profile_and_validation():
     with pytest.raises(ValueError, match="P x K"):
         dataclasses.replace(ch05.SIZES["quick"], pk=(8, 1))
     assert set(ch05.MINERS) == {"batch_all", "batch_hard", "semi_hard"}
+
+
+def test_warm_started_batch_hard_continues_the_semi_hard_network():
+    from siamese_lessons.course.faces import FaceData
+    from tests.test_baselines_view2 import _faces
+
+    people = _faces(n_people=8, per=4, side=16)
+    data = FaceData(train=people, validation=people, validation_pairs=None, test=None)
+    run = dataclasses.replace(ch05.SIZES["quick"], pk=(4, 2), steps_per_epoch=2, epochs=4)
+    embedder, history = ch05.train_warm_started(data, run, seed=0, verbose=0)
+    assert history["miner"].tolist() == ["semi_hard"] * 2 + ["batch_hard"] * 2
+    assert history["epoch"].tolist() == [1, 2, 3, 4] and np.isfinite(history["loss"]).all()
+    # The batch-hard half trained the same network at the reduced rate.
+    assert embedder.optimizer.learning_rate.numpy() == pytest.approx(run.learning_rate * 0.03)
+    with pytest.raises(ValueError, match="fraction"):
+        ch05.train_warm_started(data, run, fraction=1.0)
+    with pytest.raises(ValueError, match="two epochs"):
+        ch05.train_warm_started(data, dataclasses.replace(run, epochs=1))
