@@ -35,7 +35,7 @@ MODELS = ("seed pair", "embedding")
 
 def _build(name: str, scale: float, batch: int):
     from siamese_lessons._tf import keras as _keras
-    from siamese_lessons.experiments import face_embedder
+    from siamese_lessons.course.faces import face_embedder
     from siamese_lessons.losses import BatchHardTripletLoss
     from siamese_lessons.models import lfw_seed_tower, siamese_pair_model
     from siamese_lessons.training import compile_pair_model

@@ -1,11 +1,11 @@
 """Chapter 2's ladder on LFW View 1, at a chosen size: the seed model, then one change at a time.
 
-Runs :data:`siamese_lessons.experiments.LFW_STEPS` with
-:func:`siamese_lessons.experiments.run_lfw_step` (the code the chapter runs) and
+Runs :data:`siamese_lessons.course.ch02_lfw_pairs.LFW_STEPS` with
+:func:`siamese_lessons.course.ch02_lfw_pairs.run_lfw_step` (the code the chapter runs) and
 writes per-step DevTest accuracy (threshold chosen on the 55 validation pairs),
 AUC, the kept epoch, the best per-epoch test accuracy (Keras's, at threshold 0.5:
 what picking the epoch on the test set would have reported), training time and
-the per-epoch history (see ``siamese_lessons.experiments.summarize_lfw_record``).
+the per-epoch history (see ``siamese_lessons.course.ch02_lfw_pairs.summarize_lfw_record``).
 
 Usage::
 
@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
-    from siamese_lessons.experiments import LFW_STEPS, run_lfw_step
+    from siamese_lessons.course.ch02_lfw_pairs import LFW_STEPS, run_lfw_step
     from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
     names = [s.name for s in LFW_STEPS]

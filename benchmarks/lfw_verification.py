@@ -47,8 +47,8 @@ def _seed_baseline(budget: float, resize: float | None) -> dict:
     from sklearn.datasets import fetch_lfw_pairs
 
     from siamese_lessons._tf import keras as _keras
+    from siamese_lessons.course.ch02_lfw_pairs import LFW_SEED_SPLIT
     from siamese_lessons.evaluation import accuracy_at, best_threshold, roc_auc
-    from siamese_lessons.experiments import LFW_SEED_SPLIT
     from siamese_lessons.models import lfw_seed_tower, siamese_pair_model
     from siamese_lessons.training import KeepBest, TimeLimit, compile_pair_model, split_validation
 
@@ -79,7 +79,7 @@ def _seed_baseline(budget: float, resize: float | None) -> dict:
 
 
 def _best_pair(budget: float, resize: float | None) -> dict:
-    from siamese_lessons.experiments import LFW_STEPS, run_lfw_step
+    from siamese_lessons.course.ch02_lfw_pairs import LFW_STEPS, run_lfw_step
 
     step = LFW_STEPS[-1]
     exp = run_lfw_step(step, resize=resize, train_pairs=None, test_pairs=None, sampled_pairs=8000,
@@ -91,8 +91,9 @@ def _best_pair(budget: float, resize: float | None) -> dict:
 
 
 def _best_embedding(budget: float, resize: float | None) -> dict:
+    from siamese_lessons.course.ch05_triplet import train_triplet
+    from siamese_lessons.course.faces import lfw_embedding_data
     from siamese_lessons.evaluation import accuracy_at, best_threshold, embedding_pair_scores, roc_auc
-    from siamese_lessons.experiments import lfw_embedding_data, train_triplet
     from siamese_lessons.pairs import sample_pairs
 
     train, test = lfw_embedding_data(resize)

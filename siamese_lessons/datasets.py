@@ -28,6 +28,7 @@ from ._tf import keras as _keras
 from .data.containers import PairSet
 
 __all__ = [
+    "FACE_AUGMENTATION",
     "FLIP",
     "KOCH_AFFINE",
     "ArrayBatches",
@@ -95,6 +96,9 @@ class Augmentation:
 
 #: Koch et al. (2015): rotation +-10 deg, shear +-0.3, scale 0.8-1.2, shift +-2 px, each with p = 0.5.
 KOCH_AFFINE = Augmentation()
+#: Distortions for face training images: flips, small rotations, zooms and shifts.
+FACE_AUGMENTATION = Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05), translation=4.0, flip=True,
+                                 p=0.5)
 #: Horizontal flips only (for faces).
 FLIP = Augmentation(rotation=0.0, shear=0.0, scale=(1.0, 1.0), translation=0.0, flip=True)
 

@@ -12,6 +12,7 @@ from .errors import IdentityLeakageError
 __all__ = [
     "check_no_identity_leakage",
     "exclude_identities",
+    "join_pairs",
     "pk_batches",
     "sample_pairs",
     "split_identities",
@@ -309,3 +310,15 @@ def pk_batches(
             pick = rng.choice(counts[c], k, replace=bool(counts[c] < k))
             out[b, j * k:(j + 1) * k] = order[starts[c] + pick]
     return out
+
+
+def join_pairs(first: PairSet, second: PairSet) -> tuple[PairSet, np.ndarray, np.ndarray]:
+    """One pair set holding ``first``'s pairs then ``second``'s (images re-indexed), and the
+    index of each part."""
+    offset = len(first.images)
+    joined = PairSet(images=np.concatenate([first.images, second.images]),
+                     pairs=np.concatenate([first.pairs, second.pairs + offset]),
+                     labels=np.concatenate([first.labels, second.labels]),
+                     identities=np.concatenate([first.identities, second.identities]),
+                     paths=np.concatenate([first.paths, second.paths]), name=first.name)
+    return joined, np.arange(len(first)), np.arange(len(first), len(first) + len(second))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,9 +15,16 @@ import pandas as pd
 from ._tf import keras as _keras
 from .data.containers import PairSet
 from .datasets import Augmentation, pair_dataset
+from .evaluation import accuracy_at, best_threshold, pair_scores, roc_auc
+from .models import build_tower, siamese_pair_model
 
 __all__ = [
     "FitResult",
+    "PairExperiment",
+    "build_pair_model",
+    "image_input_shape",
+    "score_pair_model",
+    "train_pair_model",
     "KeepBest",
     "TimeLimit",
     "compile_pair_model",
@@ -468,3 +477,150 @@ def fit_margin_softmax(embedder, images: np.ndarray, labels, batches, *, epochs:
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     frame.attrs["seconds"] = time.perf_counter() - start
     return classifier, frame
+
+
+def image_input_shape(images: np.ndarray) -> tuple[int, ...]:
+    """Model input shape of a ``uint8`` table: ``(H, W, 1)`` for grey ``(n, H, W)``, else ``(H, W, 3)``."""
+    return (*images.shape[1:], 1) if images.ndim == 3 else tuple(images.shape[1:])
+
+
+
+@dataclasses.dataclass
+class PairExperiment:
+    """A trained pair model and how it scored.
+
+    Attributes
+    ----------
+    model : keras.Model
+    fit : FitResult
+        History, best (validation) epoch, time.
+    threshold : float
+        Chosen on the validation pairs.
+    metrics : dict
+        ``val_accuracy`` (at the threshold), ``test_accuracy``, ``test_auc``,
+        ``best_epoch``, ``epochs_run``, ``train_seconds``, ``parameters``.
+    test_scores : numpy.ndarray or None
+        Score of each test pair.
+    test_set : PairSet or None
+        The test pairs' set, and ``test_index`` the pairs of it that were scored.
+    test_index : numpy.ndarray or None
+    """
+
+    model: Any
+    fit: FitResult
+    threshold: float
+    metrics: dict[str, float]
+    test_scores: np.ndarray | None
+    test_set: PairSet | None = None
+    test_index: np.ndarray | None = None
+
+    @property
+    def test_labels(self) -> np.ndarray:
+        """Label of each scored test pair (same order as ``test_scores``)."""
+        if self.test_set is None:
+            raise ValueError("this experiment was not scored on test pairs")
+        return self.test_set.labels[self.test_index]
+
+    @property
+    def test_correct(self) -> np.ndarray:
+        """Boolean per test pair: classified right at the validation threshold."""
+        if self.test_scores is None:
+            raise ValueError("this experiment was not scored on test pairs")
+        return (self.test_scores >= self.threshold) == (self.test_labels == 1)
+
+
+def score_pair_model(
+    model, validation: tuple[PairSet, np.ndarray], test: tuple[PairSet, np.ndarray] | None
+) -> tuple[float, dict[str, float], np.ndarray | None]:
+    """Pick the accuracy-maximising threshold on validation, then score the test pairs with it.
+
+    Returns
+    -------
+    threshold, metrics, test_scores
+    """
+    vset, vidx = validation
+    vscores = pair_scores(model, vset, vidx)
+    threshold, val_acc = best_threshold(vscores, vset.labels[vidx])
+    metrics = {"val_accuracy": val_acc}
+    tscores = None
+    if test is not None:
+        tset, tidx = test
+        tscores = pair_scores(model, tset, tidx)
+        labels = tset.labels[tidx]
+        metrics["test_accuracy"] = accuracy_at(tscores, labels, threshold)
+        metrics["test_auc"] = roc_auc(tscores, labels)[3]
+    return threshold, metrics, tscores
+
+
+def build_pair_model(tower: str, input_shape, *, tower_kwargs: Mapping[str, Any] | None = None,
+                     distance: str = "l1", optimizer: str = "adam", learning_rate: float = 6e-5,
+                     seed: int = 0):
+    """A compiled, untrained pair model: ``tower`` (a name from
+    :data:`~siamese_lessons.models.TOWERS`) with ``tower_kwargs``, ``distance`` and a
+    sigmoid head. Built twice with the same seed it has the same weights, which is
+    how a trained model's *untrained twin* is made."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    net = build_tower(tower, input_shape, seed=seed, **dict(tower_kwargs or {}))
+    model = siamese_pair_model(net, distance=distance, seed=seed)
+    compile_pair_model(model, optimizer=optimizer, learning_rate=learning_rate)
+    return model
+
+
+def train_pair_model(
+    train: PairSet,
+    train_index,
+    validation_index,
+    *,
+    tower: str,
+    input_shape,
+    tower_kwargs: Mapping[str, Any] | None = None,
+    distance: str = "l1",
+    optimizer: str = "adam",
+    learning_rate: float = 6e-5,
+    batch_size: int = 64,
+    epochs: int = 10,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    test: tuple[PairSet, np.ndarray] | None = None,
+    track_test: bool = False,
+    fill_value: float = 0.0,
+    verbose: int | str = "auto",
+) -> PairExperiment:
+    """Build a tower and pair model, train it, keep the best validation epoch, score it.
+
+    Parameters
+    ----------
+    train : PairSet
+        Training pairs; ``train_index`` / ``validation_index`` select the two parts.
+    tower : str
+        A name from :data:`~siamese_lessons.models.TOWERS`.
+    input_shape : (int, int, int)
+    tower_kwargs : mapping
+        Hyperparameters of the tower.
+    distance, optimizer, learning_rate, batch_size, epochs, augmentation, seed, max_seconds
+        As in :func:`~siamese_lessons.training.fit_pair_model`.
+    test : (PairSet, index) or None
+        Held-out pairs, scored once at the end with the validation threshold.
+    track_test : bool
+        Also record test loss/accuracy after every epoch, for plots only (it
+        never influences which epoch is kept).
+
+    Returns
+    -------
+    PairExperiment
+    """
+    model = build_pair_model(tower, input_shape, tower_kwargs=tower_kwargs, distance=distance,
+                             optimizer=optimizer, learning_rate=learning_rate, seed=seed)
+    extra = {"test": test} if (track_test and test is not None) else None
+    fit = fit_pair_model(model, train, train_index, validation_index, epochs=epochs, batch_size=batch_size,
+                         augmentation=augmentation, seed=seed, max_seconds=max_seconds, extra_eval=extra,
+                         fill_value=fill_value, verbose=verbose)
+    threshold, metrics, tscores = score_pair_model(model, (train, np.asarray(validation_index)), test)
+    metrics.update(best_epoch=fit.best_epoch, epochs_run=len(fit.history), train_seconds=fit.seconds,
+                   parameters=int(model.count_params()))
+    return PairExperiment(model=model, fit=fit, threshold=threshold, metrics=metrics, test_scores=tscores,
+                          test_set=None if test is None else test[0],
+                          test_index=None if test is None else np.asarray(test[1]))

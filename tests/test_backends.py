@@ -27,7 +27,10 @@ SCRIPT = textwrap.dedent("""
 
     import numpy as np
     import keras
-    from siamese_lessons import experiments as ex
+    from siamese_lessons.course.ch04_contrastive import train_contrastive
+    from siamese_lessons.course.ch05_triplet import train_triplet
+    from siamese_lessons.datasets import FACE_AUGMENTATION
+    from siamese_lessons.training import train_pair_model
     from siamese_lessons.data import IdentitySet
     from siamese_lessons.evaluation import embedding_pair_scores
     from siamese_lessons.pairs import sample_pairs
@@ -36,17 +39,17 @@ SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(0)
     faces = IdentitySet(images=rng.integers(0, 256, (120, 24, 20), dtype=np.uint8),
                         labels=np.repeat(np.arange(30), 4), class_names=[f"p{i}" for i in range(30)])
-    emb, fit = ex.train_contrastive(faces, n_pairs=64, epochs=1, verbose=0)
+    emb, fit = train_contrastive(faces, n_pairs=64, epochs=1, verbose=0)
     assert np.isfinite(fit.history["loss"]).all()
-    emb, hist = ex.train_triplet(faces, mining="batch_hard", pk=(4, 4), steps_per_epoch=3, epochs=2,
+    emb, hist = train_triplet(faces, mining="batch_hard", pk=(4, 4), steps_per_epoch=3, epochs=2,
                                  verbose=0)
     assert len(hist) == 2 and np.isfinite(hist["loss"]).all()
     pairs = sample_pairs(faces, 40, seed=1)
     scores = embedding_pair_scores(emb, pairs)
     assert scores.shape == (40,) and np.isfinite(scores).all()
-    run = ex.train_pair_model(pairs, np.arange(30), np.arange(30, 40), tower="lfw_seed",
+    run = train_pair_model(pairs, np.arange(30), np.arange(30, 40), tower="lfw_seed",
                               input_shape=(24, 20, 1), epochs=1, verbose=0,
-                              augmentation=ex.FACE_AUGMENTATION)
+                              augmentation=FACE_AUGMENTATION)
     assert 0 <= run.metrics["val_accuracy"] <= 1
 
     # Chapter 8's margin-softmax training, and chapter 1's full Siamese network with Koch's

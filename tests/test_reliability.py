@@ -13,8 +13,9 @@ import textwrap
 import numpy as np
 import pytest
 
+from siamese_lessons.course.ch04_contrastive import train_contrastive
+from siamese_lessons.course.ch05_triplet import train_triplet
 from siamese_lessons.data import IdentitySet
-from siamese_lessons.experiments import train_contrastive, train_triplet
 from siamese_lessons.pairs import pk_batches, sample_pairs
 
 
@@ -41,7 +42,8 @@ DETERMINISM = textwrap.dedent("""
     import numpy as np
     from siamese_lessons._tf import tensorflow
     from siamese_lessons.data import IdentitySet
-    from siamese_lessons.experiments import train_contrastive, train_triplet
+    from siamese_lessons.course.ch04_contrastive import train_contrastive
+    from siamese_lessons.course.ch05_triplet import train_triplet
 
     tensorflow().config.experimental.enable_op_determinism()
     rng = np.random.default_rng(0)

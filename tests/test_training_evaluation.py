@@ -138,7 +138,7 @@ def test_subset_accuracies_spread_matches_the_hypergeometric_formula():
 
 
 def test_summarize_lfw_record_compares_like_with_like():
-    from siamese_lessons.experiments import summarize_lfw_record
+    from siamese_lessons.course.ch02_lfw_pairs import summarize_lfw_record
 
     step = {"image_side": 62, "best_epoch": 2, "epochs_run": 3, "test_accuracy": 0.6, "test_auc": 0.65,
             "train_seconds": 10.0,

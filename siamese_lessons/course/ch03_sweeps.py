@@ -1,7 +1,7 @@
 """Chapter 3: one-at-a-time sweeps around chapter 2's final rung, with seeds, and a
 search over combinations.
 
-A sweep run trains chapter 2's last rung (:data:`~siamese_lessons.experiments.LFW_STEPS`:
+A sweep run trains chapter 2's last rung (:data:`~siamese_lessons.course.ch02_lfw_pairs.LFW_STEPS`:
 the light batch-norm tower on pairs sampled from the pairsDevTrain people) with one
 configuration, chooses its epoch and threshold on held-out official pairsDevTrain
 pairs, and reports DevTest beside them (reported, never chosen by). The
@@ -16,10 +16,11 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..experiments import FACE_AUGMENTATION, LFW_STEPS, LFWStep, PairExperiment
+from ..datasets import FACE_AUGMENTATION
 from ..profiles import Profile, get_profile
+from ..training import PairExperiment
 from . import ch02_lfw_pairs as ch02
-from .ch02_lfw_pairs import LadderSizes
+from .ch02_lfw_pairs import LFW_STEPS, LadderSizes, LFWStep
 
 __all__ = ["SIZES", "SweepSizes", "configure", "learning_check", "sizes", "sweep_run", "train_chosen"]
 

@@ -1,6 +1,6 @@
 """Chapter 4: an embedding trained with the contrastive loss on LFW pairs.
 
-The chapter's embedder (:func:`~siamese_lessons.experiments.face_embedder`) trains
+The chapter's embedder (:func:`~siamese_lessons.course.faces.face_embedder`) trains
 on pairs of the training people, keeps the epoch with the lowest loss on pairs of
 the validation people, and is scored on DevTest with a threshold chosen on those
 validation pairs, against its untrained twin and LBP.
@@ -11,16 +11,79 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
-from ..experiments import face_embedder, train_contrastive
+import numpy as np
+
+from ..datasets import FACE_AUGMENTATION
 from ..losses import ContrastiveLoss
 from ..models import siamese_distance_model
-from ..pairs import sample_pairs
+from ..pairs import join_pairs, sample_pairs
 from ..profiles import Profile, get_profile
-from ..training import fit_slice
-from .faces import FaceData
+from ..training import fit_pair_model, fit_slice, image_input_shape
+from .faces import FaceData, face_embedder
 
-__all__ = ["SIZES", "ContrastiveRun", "learning_check", "sizes", "train"]
+__all__ = ["SIZES", "ContrastiveRun", "learning_check", "sizes", "train", "train_contrastive"]
+
+
+def train_contrastive(
+    train: Any,
+    *,
+    n_pairs: int,
+    epochs: int,
+    batch_size: int = 64,
+    margin: float = 1.0,
+    learning_rate: float = 1e-3,
+    embedding_dim: int = 64,
+    invert_labels: bool = False,
+    validation: Any = None,
+    seed: int = 0,
+    verbose: int | str = "auto",
+):
+    """Train an embedding with the contrastive loss on pairs sampled from ``train``.
+
+    Parameters
+    ----------
+    train : IdentitySet
+    n_pairs : int
+        Pairs sampled (half same, half different).
+    invert_labels : bool
+        Train with 0 = same (the classic mistake), to show what it does.
+    validation : IdentitySet or None
+        People held out of ``train``: the epoch is chosen on pairs of theirs
+        (``max(32, n_pairs // 10)``). ``None``: on that many more pairs of ``train``.
+
+    Returns
+    -------
+    embedder : keras.Model
+    fit : FitResult
+    """
+    import keras
+
+    from ..losses import ContrastiveLoss
+    from ..models import siamese_distance_model
+    from ..pairs import check_no_identity_leakage, sample_pairs
+    from ..training import split_validation
+
+    keras.utils.set_random_seed(seed)
+    n_val = max(32, n_pairs // 10)
+    if validation is None:
+        pairs = sample_pairs(train, n_pairs + n_val, seed=seed)
+        tr, va = split_validation(pairs, n_val, seed=seed)
+    else:
+        check_no_identity_leakage(train, validation.class_names[np.unique(validation.labels)],
+                                  context="contrastive validation people")
+        pairs, tr, va = join_pairs(sample_pairs(train, n_pairs, seed=seed),
+                                    sample_pairs(validation, n_val, seed=seed + 1))
+    if invert_labels:
+        pairs = dataclasses.replace(pairs, labels=1 - pairs.labels)
+    shape = image_input_shape(pairs.images)
+    embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
+    model = siamese_distance_model(embedder)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=ContrastiveLoss(margin=margin))
+    fit = fit_pair_model(model, pairs, tr, va, epochs=epochs, batch_size=batch_size, seed=seed,
+                         augmentation=FACE_AUGMENTATION, verbose=verbose)
+    return embedder, fit
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Chapter 5: triplet losses mined online inside P x K batches.
 
-The chapter's embedder (:func:`~siamese_lessons.experiments.face_embedder`) trains
+The chapter's embedder (:func:`~siamese_lessons.course.faces.face_embedder`) trains
 with each miner on P x K batches of the training people; the model a figure shows
 is the one with the best accuracy on pairs of the validation people, and every
 model is scored on DevTest with its own validation threshold, against its
@@ -13,15 +13,84 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
-from ..experiments import face_embedder, train_triplet
+import numpy as np
+
+from ..datasets import FACE_AUGMENTATION
 from ..losses import MINERS, mined_triplet_loss
 from ..pairs import pk_batches
 from ..profiles import Profile, get_profile
-from ..training import fit_identity_slice
-from .faces import FaceData
+from ..training import TimeLimit, fit_identity_slice, image_input_shape
+from .faces import FaceData, face_embedder
 
-__all__ = ["MINERS", "SIZES", "TripletRun", "learning_check", "sizes", "train", "train_warm_started"]
+__all__ = ["MINERS", "SIZES", "TripletRun", "learning_check", "sizes", "train", "train_triplet",
+           "train_warm_started"]
+
+
+def train_triplet(
+    train: Any,
+    *,
+    mining: str,
+    pk: tuple[int, int],
+    steps_per_epoch: int,
+    epochs: int,
+    margin: float = 0.2,
+    learning_rate: float = 1e-3,
+    embedding_dim: int = 64,
+    random_batches: bool = False,
+    embedder: Any = None,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    verbose: int | str = "auto",
+):
+    """Train an embedding with a triplet loss mined online inside each batch.
+
+    Parameters
+    ----------
+    train : IdentitySet
+    mining : {"batch_all", "batch_hard", "semi_hard"}
+    pk : (int, int)
+        Identities per batch and images per identity.
+    random_batches : bool
+        Draw batches of ``P * K`` random images instead of P x K groups (to show
+        why mining needs P x K sampling: random batches rarely hold positives).
+    embedder : keras.Model or None
+        Continue training this embedder (with a new optimizer) instead of a fresh one:
+        e.g. one warmed up with another miner.
+    max_seconds : float or None
+        Wall-clock cap; training stops after the batch that crosses it.
+
+    Returns
+    -------
+    embedder : keras.Model
+    history : pandas.DataFrame
+        Per epoch: ``loss``.
+    """
+    import keras
+    import pandas as pd
+
+    from ..datasets import identity_batch_dataset
+    from ..pairs import pk_batches
+
+    loss = mined_triplet_loss(mining, margin)
+    keras.utils.set_random_seed(seed)
+    p, k = pk
+    n = steps_per_epoch * epochs
+    if random_batches:
+        batches = np.random.default_rng(seed).integers(0, len(train), (n, p * k))
+    else:
+        batches = pk_batches(train, p, k, n, seed=seed)
+    if embedder is None:
+        embedder = face_embedder(image_input_shape(train.images), dim=embedding_dim, seed=seed)
+    embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    ds = identity_batch_dataset(train.images, train.labels, batches, seed=seed,
+                                augmentation=FACE_AUGMENTATION)
+    hist = embedder.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False,
+                        callbacks=[TimeLimit(max_seconds), keras.callbacks.TerminateOnNaN()])
+    frame = pd.DataFrame(hist.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    return embedder, frame
 
 
 @dataclasses.dataclass(frozen=True)

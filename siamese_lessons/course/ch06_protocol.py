@@ -16,19 +16,15 @@ from typing import Any
 
 from ..data.containers import PairSet
 from ..evaluation import view2_protocol
-from ..experiments import (
-    LFW_STEPS,
-    _input_shape,
-    face_embedder,
-    train_contrastive,
-    train_pair_model,
-    train_triplet,
-)
 from ..profiles import Profile, get_profile
+from ..training import image_input_shape, train_pair_model
 from . import ch08_margin_softmax as ch08
-from .ch04_contrastive import ContrastiveRun
+from .ch02_lfw_pairs import LFW_STEPS
+from .ch04_contrastive import ContrastiveRun, train_contrastive
 from .ch04_contrastive import learning_check as contrastive_learning_check
+from .ch05_triplet import train_triplet
 from .ch08_margin_softmax import MarginRun
+from .faces import face_embedder
 
 __all__ = ["SIZES", "VIEW2_MODELS", "Chapter6Sizes", "View2Budget", "learning_check", "run_view2", "sizes",
            "view2_method"]
@@ -165,7 +161,7 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
             import keras
 
             keras.utils.set_random_seed(seed)  # the weights train_contrastive starts from
-            return face_embedder(_input_shape(train.images), seed=seed)
+            return face_embedder(image_input_shape(train.images), seed=seed)
 
         return fit_untrained, embedding_score
     if name == "pair":
@@ -175,7 +171,8 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
             n_val = max(64, budget.pairs // 20)
             pairs = sample_pairs(train, budget.pairs + n_val, seed=seed)
             tr, va = split_validation(pairs, n_val, seed=seed)
-            return train_pair_model(pairs, tr, va, tower=step.tower, input_shape=_input_shape(pairs.images),
+            return train_pair_model(pairs, tr, va, tower=step.tower,
+                                    input_shape=image_input_shape(pairs.images),
                                     tower_kwargs=step.tower_kwargs, learning_rate=step.learning_rate,
                                     batch_size=budget.batch_size, epochs=budget.epochs,
                                     augmentation=step.augmentation, seed=seed, verbose=verbose).model

@@ -1,6 +1,6 @@
 """Chapter 8: margin-softmax face embeddings (normalised softmax, CosFace, ArcFace).
 
-The chapter's embedder (:func:`~siamese_lessons.experiments.face_embedder`) is
+The chapter's embedder (:func:`~siamese_lessons.course.faces.face_embedder`) is
 trained as a classifier of the training people of
 :func:`~siamese_lessons.course.faces.face_data` with a cosine head and a margin
 (:func:`~siamese_lessons.training.fit_margin_softmax`), then used without the head.
@@ -18,9 +18,12 @@ from types import MappingProxyType
 import numpy as np
 
 from ..data.containers import IdentitySet, PairSet
-from ..experiments import FACE_AUGMENTATION, face_embedder, train_contrastive, train_triplet
+from ..datasets import FACE_AUGMENTATION
 from ..profiles import Profile, get_profile
 from ..training import fit_identity_slice, fit_margin_softmax
+from .ch04_contrastive import train_contrastive
+from .ch05_triplet import train_triplet
+from .faces import face_embedder
 
 __all__ = ["METHODS", "SIZES", "VARIANTS", "MarginRun", "classes", "fine_tune", "identification",
            "identification_split", "learning_check", "olivetti_split", "on_device", "sizes", "train",

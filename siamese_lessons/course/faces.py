@@ -15,10 +15,10 @@ import dataclasses
 import numpy as np
 
 from ..data.containers import IdentitySet, PairSet
-from ..experiments import lfw_embedding_data
 from ..pairs import check_no_identity_leakage, sample_pairs, split_identities
 
-__all__ = ["VALIDATION_PAIRS", "VALIDATION_PEOPLE", "FaceData", "face_data", "is_collapsed"]
+__all__ = ["VALIDATION_PAIRS", "VALIDATION_PEOPLE", "FaceData", "face_data", "face_embedder", "is_collapsed",
+           "lfw_embedding_data"]
 
 #: People (with two or more images) held out of training for validation.
 VALIDATION_PEOPLE = 200
@@ -46,6 +46,43 @@ class FaceData:
     validation: IdentitySet
     validation_pairs: PairSet
     test: PairSet
+
+
+def lfw_embedding_data(resize: float | None, *, cache: dict | None = None):
+    """Identity-labelled training faces and the DevTest pairs, identity-disjoint.
+
+    Both at the classic 125x94 face crop, resized by ``resize``. Training data is
+    every LFW image of every person who is not in ``pairsDevTest.txt``; the
+    function checks that no test person leaks into it.
+
+    Returns
+    -------
+    train : IdentitySet
+    test : PairSet
+    """
+    from ..data import LFW_CLASSIC_CROP, load_lfw_pairs, load_lfw_people
+    from ..pairs import check_no_identity_leakage, exclude_identities
+
+    cache = {} if cache is None else cache
+    key = ("faces", resize)
+    if key not in cache:
+        test = load_lfw_pairs("test", crop=LFW_CLASSIC_CROP, resize=resize)
+        people = load_lfw_people(crop=LFW_CLASSIC_CROP, resize=resize)
+        train = exclude_identities(people, test)
+        check_no_identity_leakage(train, test, context="embedding chapters")
+        cache[key] = (train, test)
+    return cache[key]
+
+
+def face_embedder(input_shape, *, dim: int = 64, seed: int = 0):
+    """The embedding network of chapters 4 to 6: a light batch-norm tower (four blocks of
+    one 3x3 convolution, 32-64-128-128 filters, no dropout), a ``dim``-number
+    projection and L2 normalisation."""
+    from ..models import embedding_model, improved_tower
+
+    tower = improved_tower(input_shape, filters=(32, 64, 128, 128), convs_per_block=1, dropout=0.0,
+                           embedding_dim=128, seed=seed)
+    return embedding_model(tower, dim=dim, seed=seed)
 
 
 def face_data(resize: float | None, *, seed: int = 0, cache: dict | None = None) -> FaceData:

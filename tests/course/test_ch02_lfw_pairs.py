@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from siamese_lessons.course import ch02_lfw_pairs as ch02
-from siamese_lessons.experiments import LFW_STEPS
+from siamese_lessons.course.ch02_lfw_pairs import LFW_STEPS
 
 
 @pytest.mark.data

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from siamese_lessons.course import ch04_contrastive as ch04
-from siamese_lessons.experiments import lfw_embedding_data
+from siamese_lessons.course.faces import lfw_embedding_data
 
 
 @pytest.mark.data

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from siamese_lessons.course import ch05_triplet as ch05
-from siamese_lessons.experiments import lfw_embedding_data
+from siamese_lessons.course.faces import lfw_embedding_data
 
 
 @pytest.mark.data

@@ -49,7 +49,7 @@ def test_a_reduced_run_trains_only_the_folds_it_scores():
 def test_untrained_method_is_the_contrastive_models_starting_point():
     import keras
 
-    from siamese_lessons.experiments import face_embedder
+    from siamese_lessons.course.faces import face_embedder
 
     people = _faces(n_people=8, per=3)
     fit, _ = ch06.view2_method("untrained", ch06.SIZES["quick"].budget, seed=3)
@@ -75,7 +75,7 @@ def test_view2_method_names_and_sizes_are_checked():
 
 @pytest.mark.data
 def test_full_profile_live_configuration_learns_a_slice(lfw_data_home):
-    from siamese_lessons.experiments import lfw_embedding_data
+    from siamese_lessons.course.faces import lfw_embedding_data
 
     people, _ = lfw_embedding_data(0.5)
     frame = ch06.learning_check(people, ch06.SIZES["full"], steps=30)

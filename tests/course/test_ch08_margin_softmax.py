@@ -71,7 +71,7 @@ def test_a_short_margin_softmax_run_gives_a_unit_length_embedder():
 
 @pytest.mark.data
 def test_full_profile_configuration_learns_a_slice(lfw_data_home):
-    from siamese_lessons.experiments import lfw_embedding_data
+    from siamese_lessons.course.faces import lfw_embedding_data
 
     people, _ = lfw_embedding_data(ch08.SIZES["full"].resize)
     frame = ch08.learning_check(people, ch08.SIZES["full"], "cosface", steps=30)
