@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 SHARED_DATA ?= ../shared/data
 DATA_DIR ?= .data
 BOOK_FLAGS ?=
+# pytest-xdist workers of `make test` (2: the CI machine's cores).
+TEST_WORKERS ?= 2
 # Training budget (minutes per method) of `make bench`'s LFW comparison; 4 keeps the
 # whole CPU suite under 20 minutes on 2 cores, the committed record used 10.
 BENCH_BUDGET ?= 4
@@ -46,15 +48,17 @@ book: $(BIN)/.installed $(STAGE)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@echo "The book is at $(abspath _build/html/index.html)"
 
-# Unit tests, then every chapter once through nbmake, executed in a copy under
-# $(EXECUTED) so that `make book-executed` can render it without running it again.
+# Every chapter once through nbmake, executed in a copy under $(EXECUTED) so that
+# `make book-executed` can render it without running it again, and the unit tests, on
+# two pytest-xdist workers (the chapters first: they are the longest items).
 test: $(BIN)/.installed $(STAGE)
 	$(BIN)/ruff check .
 	rm -rf $(EXECUTED) && mkdir -p $(EXECUTED)
 	cp -r book _config.yml _toc.yml $(EXECUTED)/
 	sed -i 's/^\(  execute_notebooks:\) force .*/\1 "off"           # executed by make test/' $(EXECUTED)/_config.yml
 	grep -q 'execute_notebooks: "off"' $(EXECUTED)/_config.yml
-	$(BIN)/pytest tests $(EXECUTED)/book --nbmake --nbmake-timeout=600 --overwrite -p no:cacheprovider
+	$(BIN)/pytest $(EXECUTED)/book tests --nbmake --nbmake-timeout=600 --overwrite -p no:cacheprovider \
+		-n $(TEST_WORKERS) --durations=15
 
 # The book from the chapters `make test` executed (no second execution); CI uses it.
 book-executed: $(BIN)/.installed
