@@ -398,16 +398,6 @@ def test_scale_streams_differ_by_resume_step_and_repeat_for_one(faces, tmp_path)
     assert resumed[0] == resumed[1] != fresh[0]  # a resume at step 40 does not replay step 1's batch
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _cluster(ports, index):
     return {"cluster": {"worker": [f"localhost:{p}" for p in ports]},
             "task": {"type": "worker", "index": index}}
