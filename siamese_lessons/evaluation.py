@@ -16,6 +16,7 @@ __all__ = [
     "best_threshold",
     "check_label_direction",
     "compare_verifiers",
+    "describe_margins",
     "FarNotObservableWarning",
     "identify",
     "open_set_identification",
@@ -752,6 +753,26 @@ def margin_table(results, comparisons):
         rows.append({"model": model, "versus": versus, "margin": diff, "standard error": se,
                      "margin / SE": diff / se if se > 0 else float("inf") if diff > 0 else float("nan")})
     return pd.DataFrame(rows)
+
+
+def describe_margins(margins, what: str = "accuracy") -> list[str]:
+    """One sentence per row of :func:`margin_table`: does the model beat what it is compared
+    with by more than the paired standard error, and by how much.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> describe_margins(pd.DataFrame([{"model": "a", "versus": "b", "margin": 0.05,
+    ...                                 "standard error": 0.02, "margin / SE": 2.5}]))[0]
+    'a beats b by more than a standard error: +0.050 accuracy (paired SE 0.020, +2.5 SE)'
+    """
+    lines = []
+    for _, m in margins.iterrows():
+        verdict = "beats" if m["margin"] > m["standard error"] else "does NOT beat"
+        lines.append(f"{m['model']} {verdict} {m['versus']} by more than a standard error: "
+                     f"{m['margin']:+.3f} {what} (paired SE {m['standard error']:.3f}, "
+                     f"{m['margin / SE']:+.1f} SE)")
+    return lines
 
 
 def paired_auc_difference(scores_a, scores_b, labels, *, n_boot: int = 1000,

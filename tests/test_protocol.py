@@ -237,3 +237,18 @@ def test_open_set_identification_hand_case():
         open_set_identification(top, scores, truth, enrolled=["z"], threshold=0.0)
     with pytest.raises(ValueError, match="finite"):
         open_set_identification(top, scores, truth, enrolled=["a"], threshold=np.nan)
+
+
+def test_describe_margins_says_beats_only_above_one_standard_error():
+    import pandas as pd
+
+    from siamese_lessons.evaluation import describe_margins
+
+    rows = pd.DataFrame([
+        {"model": "m", "versus": "b", "margin": 0.03, "standard error": 0.01, "margin / SE": 3.0},
+        {"model": "m", "versus": "c", "margin": 0.01, "standard error": 0.01, "margin / SE": 1.0}])
+    lines = describe_margins(rows, what="View 2 accuracy")
+    assert lines == ["m beats b by more than a standard error: +0.030 View 2 accuracy "
+                     "(paired SE 0.010, +3.0 SE)",
+                     "m does NOT beat c by more than a standard error: +0.010 View 2 accuracy "
+                     "(paired SE 0.010, +1.0 SE)"]
