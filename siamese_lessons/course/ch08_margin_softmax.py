@@ -131,21 +131,31 @@ def train(people: IdentitySet, run: MarginRun, variant: str = "cosface", *, seed
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
-    kind, margin = VARIANTS[variant]
     images, labels = classes(people, run.min_images)
     if len(images) < run.batch_size:
         raise ValueError(f"{len(images)} images of people with {run.min_images}+ images; a batch needs "
                          f"{run.batch_size}")
     keras.utils.set_random_seed(seed)
     embedder = face_embedder((*images.shape[1:3], 1), dim=run.embedding_dim, seed=seed)
-    rng = np.random.default_rng(seed)
-    epochs = 4 if run.steps % 4 == 0 else 1
-    batches = np.stack([rng.choice(len(images), run.batch_size, replace=False) for _ in range(run.steps)])
-    schedule = keras.optimizers.schedules.CosineDecay(run.learning_rate, run.steps)
-    _, history = fit_margin_softmax(embedder, images, labels, batches, epochs=epochs, learning_rate=schedule,
-                                    scale=run.scale, margin=margin, kind=kind, augmentation=FACE_AUGMENTATION,
-                                    seed=seed, verbose=verbose)
+    history = _fit_classifier(embedder, images, labels, variant, steps=run.steps, batch_size=run.batch_size,
+                              learning_rate=run.learning_rate, scale=run.scale,
+                              epochs=4 if run.steps % 4 == 0 else 1, seed=seed, verbose=verbose)
     return embedder, history
+
+
+def _fit_classifier(embedder, images, labels, variant: str, *, steps: int, batch_size: int,
+                    learning_rate: float, scale: float, epochs: int, seed: int, verbose: int | str = 0):
+    """``steps`` random batches of ``batch_size`` images (without repeats inside a batch),
+    Adam cosine-decayed from ``learning_rate``, face distortions; returns the history."""
+    import keras
+
+    kind, margin = VARIANTS[variant]
+    rng = np.random.default_rng(seed)
+    batches = np.stack([rng.choice(len(images), batch_size, replace=False) for _ in range(steps)])
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+    return fit_margin_softmax(embedder, images, labels, batches, epochs=epochs, learning_rate=schedule,
+                              scale=scale, margin=margin, kind=kind, augmentation=FACE_AUGMENTATION,
+                              seed=seed, verbose=verbose)[1]
 
 
 def train_method(people: IdentitySet, run: MarginRun, method: str, *, seed: int = 0, verbose: int | str = 0):
@@ -230,17 +240,10 @@ def identification_split(test: PairSet, *, seed: int = 0):
 def fine_tune(embedder, people: IdentitySet, run: MarginRun, *, learning_rate: float, seed: int = 0):
     """Train ``embedder`` (in place) as a CosFace classifier of ``people`` for
     ``run.finetune_steps`` steps of ``run.batch_size // 2`` images; returns its history."""
-    import keras
-
     _, labels = np.unique(people.labels, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    batch = min(run.batch_size // 2, len(people))
-    batches = np.stack([rng.choice(len(people), batch, replace=False) for _ in range(run.finetune_steps)])
-    kind, margin = VARIANTS["cosface"]
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, run.finetune_steps)
-    return fit_margin_softmax(embedder, people.images, labels, batches, epochs=1, learning_rate=schedule,
-                              scale=run.scale, margin=margin, kind=kind, augmentation=FACE_AUGMENTATION,
-                              seed=seed)[1]
+    return _fit_classifier(embedder, people.images, labels, "cosface", steps=run.finetune_steps,
+                           batch_size=min(run.batch_size // 2, len(people)), learning_rate=learning_rate,
+                           scale=run.scale, epochs=1, seed=seed)
 
 
 def transfer(lfw_embedder, olivetti: IdentitySet, run: MarginRun, *, pairs: int = 1_000, seed: int = 0):
