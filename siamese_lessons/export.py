@@ -112,20 +112,12 @@ def tflite_latency(path: str | os.PathLike, image: np.ndarray, *, runs: int = 20
 
     if runs < 1 or warmup < 0:
         raise ValueError(f"runs must be positive and warmup non-negative, got {runs} and {warmup}")
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"no TFLite model at {path}")
-    interp = _interpreter(str(path))
-    inp = interp.get_input_details()[0]
-    batch = np.asarray(image, dtype=np.float32)[None]
-    if batch.shape[1:] != tuple(inp["shape_signature"][1:]):
-        raise ValueError(f"image must have shape {tuple(inp['shape_signature'][1:])}, got {batch.shape[1:]}")
-    interp.resize_tensor_input(inp["index"], batch.shape)
-    with _native_stderr_silenced():
-        interp.allocate_tensors()
+    interp = _opened(path)
+    batch, index = _ready(interp, np.asarray(image, dtype=np.float32)[None])
     times = []
     for i in range(warmup + runs):
         start = time.perf_counter()
-        interp.set_tensor(inp["index"], batch)
+        interp.set_tensor(index, batch)
         interp.invoke()
         if i >= warmup:
             times.append(time.perf_counter() - start)
@@ -178,18 +170,36 @@ def tflite_predict(path: str | os.PathLike, images: np.ndarray) -> np.ndarray:
     numpy.ndarray
         The model's output for the batch.
     """
+    return _invoke(_opened(path), images)
+
+
+def _opened(path: str | os.PathLike):
     if not Path(path).is_file():
         raise FileNotFoundError(f"no TFLite model at {path}")
-    images = np.asarray(images, dtype=np.float32)
     interp = _interpreter(str(path))
+    with _native_stderr_silenced():
+        interp.allocate_tensors()
+    return interp
+
+
+def _ready(interp, images) -> tuple[np.ndarray, int]:
+    """``images`` as float32, checked against the model's input and with the interpreter
+    sized for them; returns them and the input's tensor index."""
+    images = np.asarray(images, dtype=np.float32)
     inp = interp.get_input_details()[0]
     expected = tuple(inp["shape_signature"][1:])
     if images.ndim != len(inp["shape_signature"]) or tuple(images.shape[1:]) != expected:
         raise ValueError(f"images must have shape (n, {', '.join(map(str, expected))}), got {images.shape}")
-    interp.resize_tensor_input(inp["index"], images.shape)
-    with _native_stderr_silenced():
-        interp.allocate_tensors()
-    interp.set_tensor(inp["index"], images)
+    if tuple(inp["shape"]) != images.shape:
+        interp.resize_tensor_input(inp["index"], images.shape)
+        with _native_stderr_silenced():
+            interp.allocate_tensors()
+    return images, inp["index"]
+
+
+def _invoke(interp, images) -> np.ndarray:
+    images, index = _ready(interp, images)
+    interp.set_tensor(index, images)
     interp.invoke()
     return interp.get_tensor(interp.get_output_details()[0]["index"]).copy()
 
@@ -207,16 +217,15 @@ class TFLiteModel:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no TFLite model at {self.path}")
-        signature = _interpreter(str(self.path)).get_input_details()[0]["shape_signature"]
+        self._interp = _opened(self.path)  # one interpreter for every batch
+        signature = self._interp.get_input_details()[0]["shape_signature"]
         self.input_shape = (None, *(int(d) for d in signature[1:]))
 
     def predict_on_batch(self, images) -> np.ndarray:
-        return tflite_predict(self.path, images)
+        return _invoke(self._interp, images)
 
     def predict(self, images, verbose: int = 0) -> np.ndarray:  # noqa: ARG002 - Keras's signature
-        return tflite_predict(self.path, images)
+        return _invoke(self._interp, images)
 
 
 def check_tflite_parity(model, path: str | os.PathLike, images: np.ndarray, *, atol: float = 1e-4) -> float:
