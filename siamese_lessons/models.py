@@ -235,14 +235,28 @@ def vgg_tower(
 
 def with_augmentation(tower: keras.Model, augmentation, *, fill_value: float = 0.0, seed: int | None = None,
                       name: str | None = None) -> keras.Model:
-    """``tower`` with a :class:`~siamese_lessons.layers.RandomAffine` layer in front: the
-    training images are distorted inside the model, on the device that runs it, and
+    """``tower`` with a :class:`~siamese_lessons.augmentation.RandomAffine` layer in front:
+    the training images are distorted inside the model, on the device that runs it, and
     only while training (``fit``); prediction sees them unchanged.
 
-    In a pair model built on the result, each branch draws its own distortion, as
-    Koch et al. distort each image of a pair independently.
+    This is how every chapter distorts its training images (the batch sources never
+    do). In a pair model built on the result, each branch draws its own distortion, as
+    Koch et al. distort each image of a pair independently. The returned model calls
+    ``tower`` itself, so training it trains ``tower``'s weights.
+
+    Parameters
+    ----------
+    tower : keras.Model
+    augmentation : Augmentation
+        What to draw, e.g. :data:`~siamese_lessons.augmentation.FACE_AUGMENTATION`.
+    fill_value : float
+        Value of pixels shifted in from outside the image (0: black, 1: white paper).
+    seed : int or None
+        Seed of the distortions.
+    name : str or None
+        Default: ``"<tower name>_augmented"``.
     """
-    from .layers import RandomAffine
+    from .augmentation import RandomAffine
 
     inp = _input(tower.input_shape[1:])
     x = RandomAffine(augmentation, fill_value=fill_value, seed=seed, name="augment")(inp)

@@ -25,8 +25,8 @@ import numpy as np
 
 from ._tf import keras as _keras
 from ._tf import tensorflow
+from .augmentation import FACE_AUGMENTATION
 from .data.containers import ImageList
-from .datasets import Augmentation
 from .distributed import (
     PEER_TIMEOUT_S,
     PRECISIONS,
@@ -260,12 +260,6 @@ def _prepare_data(images: ImageList, out: Path, config: ScaleConfig, progress: b
     return target
 
 
-def _augmentation(config: ScaleConfig) -> Augmentation | None:
-    if not config.augment:
-        return None
-    return Augmentation(rotation=5.0, shear=0.0, scale=(0.95, 1.05), translation=2.0, flip=True, p=0.5)
-
-
 def learning_check(images: ImageList, config: ScaleConfig, *, p: int = 4, steps: int = 25, seed: int = 0):
     """Train ``config``'s triplet model (its tower at full size, image size, channels,
     optimiser, learning rate, miner and margin) on one ``p`` x ``config.k`` slice of
@@ -307,7 +301,13 @@ def untrained_model(config: ScaleConfig):
 def _builder(config: ScaleConfig):
     keras = _keras()
     from .losses import ContrastiveLoss, mined_triplet_loss
-    from .models import build_tower, embedding_model, siamese_distance_model, siamese_pair_model
+    from .models import (
+        build_tower,
+        embedding_model,
+        siamese_distance_model,
+        siamese_pair_model,
+        with_augmentation,
+    )
 
     def build():
         keras.utils.set_random_seed(config.seed)
@@ -315,6 +315,8 @@ def _builder(config: ScaleConfig):
         if config.tower == "improved" and tensorflow().distribute.get_strategy().num_replicas_in_sync > 1:
             kwargs.setdefault("synchronized_bn", True)  # same BN statistics on every replica
         tower = build_tower(config.tower, config.input_shape, seed=config.seed, **kwargs)
+        if config.augment:  # flips and small affine distortions, inside the model (on the device)
+            tower = with_augmentation(tower, FACE_AUGMENTATION, seed=config.seed)
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.steps)
         optimizer = keras.optimizers.Adam(schedule)
         if config.loss == "binary":
@@ -330,8 +332,6 @@ def _builder(config: ScaleConfig):
 def _dataset_fn(config: ScaleConfig, data_dir: Path, root: str, global_batch: int):
     from .streaming import pair_file_dataset, pk_shard_dataset
 
-    aug = _augmentation(config)
-
     def make(context, start_step: int = 0):
         # A run resumed at step C draws its input with a seed of its own (seed, pipeline, C): it does not
         # replay the batches of steps 1..C, and the same resume point gives the same stream.
@@ -341,11 +341,11 @@ def _dataset_fn(config: ScaleConfig, data_dir: Path, root: str, global_batch: in
             entropy = [config.seed, context.input_pipeline_id, start_step]
             seed = int(np.random.SeedSequence(entropy).generate_state(1)[0] % 2**31)
         if config.loss == "triplet":
-            return pk_shard_dataset(data_dir, p=per_replica // config.k, k=config.k, augmentation=aug,
+            return pk_shard_dataset(data_dir, p=per_replica // config.k, k=config.k,
                                     seed=seed, num_shards=context.num_input_pipelines,
                                     shard_index=context.input_pipeline_id)
         return pair_file_dataset(data_dir, root, image_size=config.image_size, channels=config.channels,
-                                 batch_size=per_replica, augmentation=aug, seed=seed,
+                                 batch_size=per_replica, seed=seed,
                                  num_shards=context.num_input_pipelines,
                                  shard_index=context.input_pipeline_id)
 

@@ -7,7 +7,7 @@ The pipelines here read images from disk while the accelerator trains:
 * :func:`pair_file_dataset` streams the seed's two pair files
   (``positive_pairs_path.txt`` / ``negative_pairs_path.txt``, one
   ``<path a> <path b>`` per line), balanced 50/50, shuffled in a buffer,
-  decoded and resized in parallel, augmented, batched and prefetched;
+  decoded and resized in parallel, batched and prefetched;
 * :func:`write_tfrecord_shards` packs a clean list into TFRecord shards, one
   record per *identity* (its images re-encoded as JPEG at the training size),
   so that :func:`pk_shard_dataset` can stream P x K batches for online triplet
@@ -30,7 +30,6 @@ import numpy as np
 
 from ._tf import tensorflow
 from .data.containers import ImageList
-from .datasets import Augmentation, augment_images
 from .errors import DatasetNotFoundError
 from .pairgen import PAIR_FILE_NAMES
 from .pairs import group_by_label
@@ -103,7 +102,6 @@ def pair_file_dataset(
     image_size: Sequence[int],
     channels: int = 3,
     batch_size: int,
-    augmentation: Augmentation | None = None,
     shuffle_buffer: int = 10_000,
     seed: int = 0,
     repeat: bool = True,
@@ -116,7 +114,8 @@ def pair_file_dataset(
     Each file is read line by line (never whole), parsed, repeated, and the
     two streams are mixed 50/50 so every batch is balanced in expectation;
     a shuffle buffer mixes nearby lines; images are read, decoded and resized
-    in parallel (``AUTOTUNE``), augmented per batch and prefetched.
+    in parallel (``AUTOTUNE``) and prefetched. (Training distortions are a layer
+    of the model, :func:`~siamese_lessons.models.with_augmentation`.)
 
     Parameters
     ----------
@@ -129,12 +128,10 @@ def pair_file_dataset(
     channels : {1, 3}
     batch_size : int
         Pairs per batch (drop remainder: every batch has this size).
-    augmentation : Augmentation or None
-        Random affine distortion of each training image.
     shuffle_buffer : int
         Lines held in the shuffle buffer.
     seed : int
-        Seed of mixing, shuffling and augmentation.
+        Seed of mixing and shuffling.
     repeat : bool
         Endless stream (training); ``False`` stops when either file is exhausted.
     deterministic : bool, default=True
@@ -148,7 +145,8 @@ def pair_file_dataset(
     -------
     tf.data.Dataset
         ``((left, right), label)``: float32 ``(batch, H, W, C)`` twice and
-        float32 ``(batch, 1)`` labels (1 = same identity).
+        float32 ``(batch,)`` labels (1 = same identity), as
+        :func:`~siamese_lessons.datasets.pair_dataset`'s.
 
     Raises
     ------
@@ -179,7 +177,7 @@ def pair_file_dataset(
             check = tf.debugging.Assert(tf.equal(tf.size(fields), 2), [message, path, ":", line])
             with tf.control_dependencies([check]):
                 fields = tf.identity(fields)
-            return fields[0], fields[1], tf.constant([label], tf.float32)
+            return fields[0], fields[1], tf.constant(label, tf.float32)
 
         ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.repeat() if repeat else ds
@@ -197,15 +195,6 @@ def pair_file_dataset(
 
     ds = mixed.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     ds = ds.batch(batch_size, drop_remainder=True)
-    if augmentation is not None and not augmentation.is_identity:
-        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(4)))
-
-        def augment(batch, rnd):
-            left, right, label = batch
-            return (augment_images(left, augmentation, rnd[:2]),
-                    augment_images(right, augmentation, rnd[2:]), label)
-
-        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda left, right, label: ((left, right), label))
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -392,7 +381,6 @@ def pk_shard_dataset(
     *,
     p: int,
     k: int,
-    augmentation: Augmentation | None = None,
     shuffle_buffer: int = 2_000,
     seed: int = 0,
     deterministic: bool = True,
@@ -415,7 +403,6 @@ def pk_shard_dataset(
         Shards or their folder.
     p, k : int
         Identities per batch and images per identity (both at least 2).
-    augmentation : Augmentation or None
     shuffle_buffer : int
         Identities held in the shuffle buffer.
     seed : int
@@ -461,10 +448,6 @@ def pk_shard_dataset(
     ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     ds = ds.batch(p, drop_remainder=True).repeat()
     ds = ds.map(lambda x, y: (tf.reshape(x, (p * k, *size, channels)), tf.reshape(y, (p * k,))))
-    if augmentation is not None and not augmentation.is_identity:
-        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed + 2).batch(2)))
-        ds = ds.map(lambda batch, rnd: (augment_images(batch[0], augmentation, rnd), batch[1]),
-                    num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

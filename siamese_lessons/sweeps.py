@@ -201,11 +201,14 @@ class PairHyperModel:
         Tower name (default: the LFW seed's).
     tower_kwargs : mapping or None
         Fixed tower keywords (``space`` overrides them).
+    augmentation : Augmentation or None
+        Distortions of the training images, a layer of every model built
+        (see :func:`~siamese_lessons.training.build_pair_model`).
     seed : int
     """
 
     def __init__(self, input_shape, space: Mapping[str, Sequence[Any]], *, tower: str = "lfw_seed",
-                 tower_kwargs: Mapping[str, Any] | None = None, seed: int = 0):
+                 tower_kwargs: Mapping[str, Any] | None = None, augmentation=None, seed: int = 0):
         import keras_tuner
 
         from .models import TOWERS
@@ -219,19 +222,18 @@ class PairHyperModel:
             if not values:
                 raise ValueError(f"space[{name!r}] has no values")
         self.tower, self.tower_kwargs, self.seed = tower, dict(tower_kwargs or {}), seed
+        self.augmentation = augmentation
 
     def build(self, hp):
-        from .models import build_tower, siamese_pair_model
-        from .training import compile_pair_model
+        from .training import build_pair_model
 
         chosen = {name: hp.Choice(name, values) if len(values) > 1 else values[0]
                   for name, values in self.space.items()}
         optimizer = chosen.pop("optimizer", "adam")
         learning_rate = chosen.pop("learning_rate", 6e-5)
-        net = build_tower(self.tower, self.input_shape, seed=self.seed, **{**self.tower_kwargs, **chosen})
-        model = siamese_pair_model(net, seed=self.seed)
-        compile_pair_model(model, optimizer=optimizer, learning_rate=learning_rate)
-        return model
+        return build_pair_model(self.tower, self.input_shape, tower_kwargs={**self.tower_kwargs, **chosen},
+                                optimizer=optimizer, learning_rate=learning_rate,
+                                augmentation=self.augmentation, seed=self.seed)
 
     def as_keras_tuner(self):
         """The same builder as a ``keras_tuner.HyperModel`` instance."""

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from ._tf import keras as _keras
+from .augmentation import Augmentation
 from .data.containers import PairSet
-from .datasets import Augmentation, pair_dataset
+from .datasets import pair_dataset
 from .evaluation import accuracy_at, best_threshold, pair_scores, roc_auc
-from .models import build_tower, siamese_pair_model
+from .models import build_tower, siamese_pair_model, with_augmentation
 
 __all__ = [
     "FitResult",
@@ -190,12 +191,10 @@ def fit_pair_model(
     *,
     epochs: int,
     batch_size: int = 64,
-    augmentation: Augmentation | None = None,
     seed: int = 0,
     max_seconds: float | None = None,
     monitor: str = "val_loss",
     extra_eval: dict | None = None,
-    fill_value: float = 0.0,
     verbose: int | str = "auto",
 ) -> FitResult:
     """Train a compiled pair model; keep the epoch that is best on validation.
@@ -208,10 +207,9 @@ def fit_pair_model(
         Training pairs; ``train_index`` and ``validation_index`` select from it
         (see :func:`split_validation`).
     epochs, batch_size : int
-    augmentation : Augmentation or None
-        Applied to training batches only.
     seed : int
-        Seed of shuffling and augmentation.
+        Seed of shuffling. (Distortions of the training images, if any, are a layer
+        of ``model``: see :func:`~siamese_lessons.models.with_augmentation`.)
     max_seconds : float or None
         Wall-clock cap; training stops after the batch that crosses it.
     monitor : str
@@ -220,8 +218,6 @@ def fit_pair_model(
         More pair sets scored after every epoch *for plotting only* (e.g. the
         test set, to show what choosing epochs on it would do); they never
         influence which weights are kept.
-    fill_value : float
-        Fill of distorted borders (see :func:`~siamese_lessons.datasets.pair_dataset`).
     verbose : int or "auto"
         Keras progress output.
 
@@ -238,8 +234,7 @@ def fit_pair_model(
     if len(overlap):
         raise ValueError(f"{len(overlap)} pairs are in both train_index and validation_index (the first: "
                          f"{overlap[0]}); validation must be held out of training")
-    train_ds = pair_dataset(pairs, train_index, batch_size=batch_size, shuffle=True,
-                            augmentation=augmentation, seed=seed, fill_value=fill_value)
+    train_ds = pair_dataset(pairs, train_index, batch_size=batch_size, shuffle=True, seed=seed)
     val_ds = pair_dataset(pairs, validation_index, batch_size=batch_size)
     keep = KeepBest(monitor, "min" if "loss" in monitor else "max")
     limit = TimeLimit(max_seconds)
@@ -440,7 +435,11 @@ def fit_margin_softmax(embedder, images: np.ndarray, labels, batches, *, epochs:
     scale, margin, kind
         See :func:`~siamese_lessons.losses.margin_softmax_loss`.
     augmentation : Augmentation or None
+        Distortions of the training images, drawn inside the classifier
+        (:func:`~siamese_lessons.models.with_augmentation`); the embedder itself
+        gets no augmentation layer.
     seed : int
+        Seed of the class directions and the distortions.
     verbose : int or "auto"
 
     Returns
@@ -464,13 +463,14 @@ def fit_margin_softmax(embedder, images: np.ndarray, labels, batches, *, epochs:
         raise ValueError(f"batches must be (n_batches, batch_size) with n_batches a multiple of epochs "
                          f"({epochs}), got {batches.shape}")
     classes = int(labels.max()) + 1
-    classifier = keras.Sequential([embedder, CosineClassifier(classes, seed=seed, name="classes")],
+    trunk = embedder if augmentation is None else with_augmentation(embedder, augmentation, seed=seed)
+    classifier = keras.Sequential([trunk, CosineClassifier(classes, seed=seed, name="classes")],
                                   name="margin_softmax_classifier")
     classifier.compile(optimizer=keras.optimizers.Adam(learning_rate),
                        loss=MarginSoftmaxLoss(scale=scale, margin=margin, kind=kind),
                        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     start = time.perf_counter()
-    data = identity_batch_dataset(images, labels, batches, seed=seed, augmentation=augmentation)
+    data = identity_batch_dataset(images, labels, batches)
     hist = classifier.fit(data, epochs=int(epochs), steps_per_epoch=len(batches) // int(epochs),
                           verbose=verbose, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()])
     frame = pd.DataFrame(hist.history)
@@ -554,15 +554,21 @@ def score_pair_model(
 
 def build_pair_model(tower: str, input_shape, *, tower_kwargs: Mapping[str, Any] | None = None,
                      distance: str = "l1", optimizer: str = "adam", learning_rate: float = 6e-5,
-                     seed: int = 0):
+                     augmentation: Augmentation | None = None, fill_value: float = 0.0, seed: int = 0):
     """A compiled, untrained pair model: ``tower`` (a name from
     :data:`~siamese_lessons.models.TOWERS`) with ``tower_kwargs``, ``distance`` and a
     sigmoid head. Built twice with the same seed it has the same weights, which is
-    how a trained model's *untrained twin* is made."""
+    how a trained model's *untrained twin* is made.
+
+    With ``augmentation``, each branch distorts its training images inside the model
+    (:func:`~siamese_lessons.models.with_augmentation`, ``fill_value`` for the borders);
+    the weights are the same as without it."""
     import keras
 
     keras.utils.set_random_seed(seed)
     net = build_tower(tower, input_shape, seed=seed, **dict(tower_kwargs or {}))
+    if augmentation is not None and not augmentation.is_identity:
+        net = with_augmentation(net, augmentation, fill_value=fill_value, seed=seed)
     model = siamese_pair_model(net, distance=distance, seed=seed)
     compile_pair_model(model, optimizer=optimizer, learning_rate=learning_rate)
     return model
@@ -600,8 +606,10 @@ def train_pair_model(
     input_shape : (int, int, int)
     tower_kwargs : mapping
         Hyperparameters of the tower.
-    distance, optimizer, learning_rate, batch_size, epochs, augmentation, seed, max_seconds
-        As in :func:`~siamese_lessons.training.fit_pair_model`.
+    distance, optimizer, learning_rate, augmentation, fill_value
+        As in :func:`build_pair_model`.
+    batch_size, epochs, seed, max_seconds
+        As in :func:`fit_pair_model`.
     test : (PairSet, index) or None
         Held-out pairs, scored once at the end with the validation threshold.
     track_test : bool
@@ -613,11 +621,11 @@ def train_pair_model(
     PairExperiment
     """
     model = build_pair_model(tower, input_shape, tower_kwargs=tower_kwargs, distance=distance,
-                             optimizer=optimizer, learning_rate=learning_rate, seed=seed)
+                             optimizer=optimizer, learning_rate=learning_rate, augmentation=augmentation,
+                             fill_value=fill_value, seed=seed)
     extra = {"test": test} if (track_test and test is not None) else None
     fit = fit_pair_model(model, train, train_index, validation_index, epochs=epochs, batch_size=batch_size,
-                         augmentation=augmentation, seed=seed, max_seconds=max_seconds, extra_eval=extra,
-                         fill_value=fill_value, verbose=verbose)
+                         seed=seed, max_seconds=max_seconds, extra_eval=extra, verbose=verbose)
     threshold, metrics, tscores = score_pair_model(model, (train, np.asarray(validation_index)), test)
     metrics.update(best_epoch=fit.best_epoch, epochs_run=len(fit.history), train_seconds=fit.seconds,
                    parameters=int(model.count_params()))

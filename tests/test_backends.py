@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent("""
     import keras
     from siamese_lessons.course.ch04_contrastive import train_contrastive
     from siamese_lessons.course.ch05_triplet import train_triplet
-    from siamese_lessons.datasets import FACE_AUGMENTATION
+    from siamese_lessons.augmentation import FACE_AUGMENTATION
     from siamese_lessons.training import train_pair_model
     from siamese_lessons.data import IdentitySet
     from siamese_lessons.evaluation import embedding_pair_scores

@@ -1,4 +1,3 @@
-import dataclasses
 
 import numpy as np
 import pytest
@@ -154,74 +153,3 @@ def test_improved_tower_stops_pooling_at_one_pixel():
              if isinstance(layer, keras.layers.MaxPooling2D)]
     assert pools == [(6, 6), (3, 3), (1, 1)]  # 12 -> 6 -> 3 -> 1, then no pooling below 2x2
     assert tower.output_shape == (None, 3)
-
-
-def test_affine_transforms_match_an_independent_inverse():
-    from siamese_lessons.layers import affine_transforms
-
-    rng = np.random.default_rng(0)
-    n, h, w = 5, 12, 9
-    theta, shx, shy = rng.uniform(-0.3, 0.3, n), rng.uniform(-0.3, 0.3, n), rng.uniform(-0.3, 0.3, n)
-    sx, sy = rng.uniform(0.8, 1.2, n), rng.uniform(0.8, 1.2, n)
-    tx, ty = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
-    got = np.asarray(affine_transforms(*(np.float32(v) for v in (theta, shx, shy, sx, sy, tx, ty)), h, w))
-    centre = np.array([(w - 1) / 2, (h - 1) / 2])
-    for i in range(n):
-        rot = np.array([[np.cos(theta[i]), -np.sin(theta[i])], [np.sin(theta[i]), np.cos(theta[i])]])
-        forward = rot @ np.array([[1, shx[i]], [shy[i], 1]]) @ np.diag([sx[i], sy[i]])
-        inverse = np.linalg.inv(forward)
-        # The output pixel where the forward map sends input pixel p must read p back.
-        p = np.array([3.0, 7.0])
-        out = forward @ (p - centre) + centre + [tx[i], ty[i]]
-        t = got[i]
-        read = [t[0] * out[0] + t[1] * out[1] + t[2], t[3] * out[0] + t[4] * out[1] + t[5]]
-        np.testing.assert_allclose(read, p, atol=1e-4)
-        np.testing.assert_allclose(t[[0, 1, 3, 4]], inverse.ravel(), rtol=1e-5)
-        assert t[6] == t[7] == 0
-
-
-def test_keras_affine_transform_matches_the_numpy_warp_and_tensorflows_op():
-    import tensorflow as tf
-
-    from siamese_lessons.datasets import KOCH_AFFINE, sample_affine_matrices, warp_images
-
-    rng = np.random.default_rng(1)
-    images = rng.random((6, 14, 11, 1)).astype(np.float32)
-    transforms = sample_affine_matrices(6, 14, 11, dataclasses.replace(KOCH_AFFINE, p=1.0), rng)
-    keras = _keras()
-    got = np.asarray(keras.ops.image.affine_transform(images, transforms, interpolation="bilinear",
-                                                      fill_mode="constant", fill_value=1.0))
-    np.testing.assert_allclose(got, warp_images(images, transforms, fill_value=1.0), atol=1e-5)
-    reference = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=[14, 11], fill_value=1.0, interpolation="BILINEAR",
-        fill_mode="CONSTANT")
-    np.testing.assert_allclose(got, np.asarray(reference), atol=1e-5)
-
-
-def test_random_affine_distorts_only_in_training_and_round_trips(tmp_path):
-    from siamese_lessons.datasets import Augmentation
-    from siamese_lessons.layers import RandomAffine
-
-    keras = _keras()
-    image = np.zeros((1, 15, 15, 1), np.float32)
-    image[0, 7, 7, 0] = 1.0
-    batch = np.repeat(image, 400, axis=0)
-    shift = Augmentation(rotation=0.0, shear=0.0, scale=(1.0, 1.0), translation=2.0, p=1.0)
-    layer = RandomAffine(shift, seed=0)
-    np.testing.assert_array_equal(np.asarray(layer(batch, training=False)), batch)
-    moved = np.asarray(layer(batch, training=True))[..., 0]
-    ys, xs = np.mgrid[0:15, 0:15]
-    mass = moved.sum(axis=(1, 2))
-    cy, cx = (moved * ys).sum(axis=(1, 2)) / mass - 7, (moved * xs).sum(axis=(1, 2)) / mass - 7
-    # Shifts are uniform in [-2, 2] px per axis, independent per image: inside the range, centred, spread.
-    assert np.abs(cx).max() <= 2.0 + 1e-4 and np.abs(cy).max() <= 2.0 + 1e-4
-    assert abs(cx.mean()) < 0.2 and abs(cy.mean()) < 0.2 and cx.std() > 0.8
-    flip = Augmentation(rotation=0, shear=0, scale=(1, 1), translation=0, flip=True, p=1.0)
-    flipped = np.asarray(RandomAffine(flip, seed=0)(batch[:2], training=True))
-    np.testing.assert_array_equal(flipped, batch[:2, :, ::-1])
-    model = keras.Sequential([keras.Input((15, 15, 1)), RandomAffine(shift, fill_value=1.0, seed=3)])
-    model.save(tmp_path / "m.keras")
-    back = keras.models.load_model(tmp_path / "m.keras").layers[0]
-    assert back.augmentation == shift and back.fill_value == 1.0 and back.seed == 3
-    with pytest.raises(TypeError, match="Augmentation"):
-        RandomAffine("koch")

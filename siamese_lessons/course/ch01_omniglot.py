@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..augmentation import KOCH_AFFINE, Augmentation
 from ..data.containers import IdentitySet, OneShotTrials
-from ..datasets import KOCH_AFFINE, Augmentation
 from ..evaluation import (
     embedding_one_shot_scores,
     one_shot_credit,
@@ -98,7 +98,7 @@ class SiameseRun:
         Adam's learning rate.
     augmentation : Augmentation or None
         Distortions of the training images (Koch's affine ones in the full profile),
-        applied inside the model by a :class:`~siamese_lessons.layers.RandomAffine`
+        applied inside the model by a :class:`~siamese_lessons.augmentation.RandomAffine`
         layer, so they run on the accelerator with the network.
     within_alphabet : bool
         Draw negatives from two characters of one alphabet.

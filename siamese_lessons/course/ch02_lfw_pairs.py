@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ..augmentation import FACE_AUGMENTATION, Augmentation
 from ..baselines import lbp_pair_scores
 from ..data.containers import PairSet
-from ..datasets import FACE_AUGMENTATION, Augmentation
 from ..evaluation import compare_verifiers, pair_scores
 from ..pairs import join_pairs
 from ..profiles import Profile, get_profile

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..datasets import FACE_AUGMENTATION
+from ..augmentation import FACE_AUGMENTATION
 from ..profiles import Profile, get_profile
 from ..training import PairExperiment
 from . import ch02_lfw_pairs as ch02

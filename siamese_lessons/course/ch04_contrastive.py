@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import FACE_AUGMENTATION
+from ..augmentation import FACE_AUGMENTATION
 from ..losses import ContrastiveLoss
-from ..models import siamese_distance_model
+from ..models import siamese_distance_model, with_augmentation
 from ..pairs import join_pairs, sample_pairs
 from ..profiles import Profile, get_profile
 from ..training import fit_pair_model, fit_slice, image_input_shape
@@ -60,9 +60,7 @@ def train_contrastive(
     """
     import keras
 
-    from ..losses import ContrastiveLoss
-    from ..models import siamese_distance_model
-    from ..pairs import check_no_identity_leakage, sample_pairs
+    from ..pairs import check_no_identity_leakage
     from ..training import split_validation
 
     keras.utils.set_random_seed(seed)
@@ -79,10 +77,11 @@ def train_contrastive(
         pairs = dataclasses.replace(pairs, labels=1 - pairs.labels)
     shape = image_input_shape(pairs.images)
     embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
-    model = siamese_distance_model(embedder)
+    # Each branch distorts its training images inside the model; the embedder returned has no such layer.
+    model = siamese_distance_model(with_augmentation(embedder, FACE_AUGMENTATION, seed=seed))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=ContrastiveLoss(margin=margin))
     fit = fit_pair_model(model, pairs, tr, va, epochs=epochs, batch_size=batch_size, seed=seed,
-                         augmentation=FACE_AUGMENTATION, verbose=verbose)
+                         verbose=verbose)
     return embedder, fit
 
 

@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import FACE_AUGMENTATION
+from ..augmentation import FACE_AUGMENTATION
+from ..datasets import identity_batch_dataset
 from ..losses import MINERS, mined_triplet_loss
+from ..models import with_augmentation
 from ..pairs import pk_batches
 from ..profiles import Profile, get_profile
 from ..training import TimeLimit, fit_identity_slice, image_input_shape
@@ -65,13 +67,10 @@ def train_triplet(
     -------
     embedder : keras.Model
     history : pandas.DataFrame
-        Per epoch: ``loss``.
+        Per epoch: ``loss`` and Adam's ``learning_rate``.
     """
     import keras
     import pandas as pd
-
-    from ..datasets import identity_batch_dataset
-    from ..pairs import pk_batches
 
     loss = mined_triplet_loss(mining, margin)
     keras.utils.set_random_seed(seed)
@@ -83,13 +82,15 @@ def train_triplet(
         batches = pk_batches(train, p, k, n, seed=seed)
     if embedder is None:
         embedder = face_embedder(image_input_shape(train.images), dim=embedding_dim, seed=seed)
-    embedder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
-    ds = identity_batch_dataset(train.images, train.labels, batches, seed=seed,
-                                augmentation=FACE_AUGMENTATION)
-    hist = embedder.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False,
+    # Training images are distorted inside the model that trains; the embedder returned has no such layer.
+    trainer = with_augmentation(embedder, FACE_AUGMENTATION, seed=seed)
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    ds = identity_batch_dataset(train.images, train.labels, batches)
+    hist = trainer.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False,
                         callbacks=[TimeLimit(max_seconds), keras.callbacks.TerminateOnNaN()])
     frame = pd.DataFrame(hist.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    frame["learning_rate"] = float(learning_rate)
     return embedder, frame
 
 
@@ -170,7 +171,8 @@ def train_warm_started(data: FaceData, run: TripletRun, *, warmup: str = "semi_h
     -------
     embedder : keras.Model
     history : pandas.DataFrame
-        Per epoch: ``loss`` and ``miner`` (the loss of different miners is not comparable).
+        Per epoch: ``loss``, ``learning_rate`` and ``miner`` (the loss of different miners
+        is not comparable).
     """
     import pandas as pd
 

@@ -17,8 +17,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..augmentation import FACE_AUGMENTATION
 from ..data.containers import IdentitySet, PairSet
-from ..datasets import FACE_AUGMENTATION
 from ..profiles import Profile, get_profile
 from ..training import fit_identity_slice, fit_margin_softmax
 from .ch04_contrastive import train_contrastive

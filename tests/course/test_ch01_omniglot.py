@@ -85,7 +85,7 @@ def test_score_one_shot_pixels_matches_the_nearest_neighbour_baseline(omniglot_h
 
 
 def test_full_profile_distorts_its_training_images_inside_the_model():
-    from siamese_lessons.layers import RandomAffine
+    from siamese_lessons.augmentation import RandomAffine
 
     run = ch01.SIZES["full"]
     assert run.siamese.augmentation is not None

@@ -4,9 +4,9 @@ import dataclasses
 
 import pytest
 
+from siamese_lessons.augmentation import FACE_AUGMENTATION
 from siamese_lessons.course import ch03_sweeps as ch03
 from siamese_lessons.course.ch02_lfw_pairs import LFW_STEPS
-from siamese_lessons.datasets import FACE_AUGMENTATION
 
 
 def test_configure_applies_each_setting_to_chapter_2s_last_rung():
