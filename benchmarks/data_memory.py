@@ -17,13 +17,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from siamese_lessons.results import report_worker_result, run_worker
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,18 +51,13 @@ def _worker(method: str, data_home: str, subsets: list[str], resize: float | Non
         nbytes = 0
     else:
         raise SystemExit(f"unknown method {method!r}")
-    seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"peak_rss_mb": peak_mb, "held_mb": nbytes / 2**20, "seconds": seconds}))
+    report_worker_result({"held_mb": nbytes / 2**20, "seconds": time.perf_counter() - start})
 
 
 def _run(method: str, data_home: str, subsets: list[str], resize: float | None) -> dict:
-    cmd = [sys.executable, __file__, "--worker", method, "--data-home", data_home,
-           "--subsets", *subsets] + ([] if resize is None else ["--resize", str(resize)])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise SystemExit(f"{method} worker failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["--data-home", data_home, "--subsets", *subsets]
+    args += [] if resize is None else ["--resize", resize]
+    return run_worker(__file__, method, args)
 
 
 def _private_data_home(tmp: str) -> str:

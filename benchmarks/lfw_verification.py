@@ -30,14 +30,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from siamese_lessons.results import report_worker_result, run_worker
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("seed baseline", "best pair model", "best embedding")
@@ -126,8 +124,7 @@ def _worker(method: str, budget: float, resize: float | None) -> None:
     start = time.perf_counter()
     out = run(budget, default)
     out["total_seconds"] = time.perf_counter() - start
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps(out))
+    report_worker_result(out)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -148,13 +145,8 @@ def main(argv: list[str] | None = None) -> dict:
     methods = {}
     for method in args.methods:
         print(f"== {method}", flush=True)
-        cmd = [sys.executable, __file__, "--worker", method, "--budget-minutes", str(args.budget_minutes)]
-        cmd += [] if args.resize is None else ["--resize", str(args.resize)]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        lines = [ln for ln in run.stdout.splitlines() if ln.startswith("RESULT ")]
-        if run.returncode != 0 or not lines:
-            raise SystemExit(f"{method} failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}")
-        methods[method] = json.loads(lines[-1][len("RESULT "):])
+        methods[method] = run_worker(__file__, method, ["--budget-minutes", args.budget_minutes]
+                                     + ([] if args.resize is None else ["--resize", args.resize]))
         got = methods[method]
         print(f"   accuracy {got['devtest_accuracy']:.3f} in {got['train_seconds']:.0f} s", flush=True)
     rows = [{"method": k, "DevTest accuracy": v["devtest_accuracy"], "AUC": v["auc"],

@@ -32,15 +32,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from siamese_lessons.results import report_worker_result, run_worker
 
 HERE = Path(__file__).resolve().parent
 
@@ -94,8 +92,7 @@ def _worker(method: str, lines: int, identities: int, positives: int, negatives:
     paths = synthetic_paths(labels)
     if method == "list":
         paths.tolist()  # what the seed's way also builds
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print("RESULT " + json.dumps({"peak_rss_mb": peak}))
+        report_worker_result({})
         return
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -109,10 +106,8 @@ def _worker(method: str, lines: int, identities: int, positives: int, negatives:
             n_pos, n_neg, used = files.positives, files.negatives, files.identities_used
         seconds = time.perf_counter() - start
         size_mb = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 2**20
-    print("RESULT " + json.dumps({
-        "pairs": n_pos + n_neg, "positives": n_pos, "negatives": n_neg, "seconds": seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "identities_used": used, "files_mb": size_mb}))
+    report_worker_result({"pairs": n_pos + n_neg, "positives": n_pos, "negatives": n_neg, "seconds": seconds,
+                          "identities_used": used, "files_mb": size_mb})
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -136,13 +131,9 @@ def main(argv: list[str] | None = None) -> dict:
     for name, worker in (("building the list only", "list"), ("package", "package"),
                          ("package, 1/10 of the pairs", "package-tenth"), ("seed (itertools)", "seed")):
         print(f"== {name}", flush=True)
-        cmd = [sys.executable, __file__, "--worker", worker, "--lines", str(args.lines), "--identities",
-               str(args.identities), "--positives", str(args.positives), "--negatives", str(args.negatives)]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        found = [ln for ln in run.stdout.splitlines() if ln.startswith("RESULT ")]
-        if run.returncode != 0 or not found:
-            raise SystemExit(f"{name} failed:\n{run.stderr[-3000:]}")
-        runs[name] = json.loads(found[-1][len("RESULT "):])
+        sizes_args = ["--lines", args.lines, "--identities", args.identities, "--positives", args.positives,
+                      "--negatives", args.negatives]
+        runs[name] = run_worker(__file__, worker, sizes_args)
     baseline_rss = runs.pop("building the list only")["peak_rss_mb"]
     rows = [{"method": k, "pairs": v["pairs"], "seconds": v["seconds"], "peak RSS MB": v["peak_rss_mb"],
              "identities used": v["identities_used"]} for k, v in runs.items()]

@@ -16,12 +16,16 @@ from typing import Any
 
 __all__ = [
     "RESULTS_ENV",
+    "RESULT_PREFIX",
     "command_line",
     "format_table",
     "hardware",
     "load_result",
+    "peak_rss_mb",
     "profile_label",
+    "report_worker_result",
     "results_dir",
+    "run_worker",
     "write_result",
 ]
 
@@ -145,3 +149,56 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | Non
     sep = "  ".join("-" * w for w in widths)
     rows_text = ["  ".join(v.ljust(w) for v, w in zip(b, widths, strict=True)) for b in body]
     return "\n".join([line, sep, *rows_text])
+
+
+# --- The benchmark harness: each measured way runs in a fresh worker process ----------------
+
+#: The line a worker prints last: this prefix, then its result as one line of JSON.
+RESULT_PREFIX = "RESULT "
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB (``ru_maxrss``)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def report_worker_result(result: Mapping[str, Any]) -> None:
+    """In a benchmark's worker process: print ``result`` with this process's
+    ``peak_rss_mb`` added, as the ``RESULT {json}`` line :func:`run_worker` reads."""
+    import sys
+
+    payload = {**result, "peak_rss_mb": peak_rss_mb()}
+    print(RESULT_PREFIX + json.dumps(payload), flush=True)
+    sys.stdout.flush()
+
+
+def run_worker(script: str | os.PathLike, worker: str, args: Sequence[str] = (), *,
+               env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Run one measured way of a benchmark in a fresh Python process and return its result.
+
+    Runs ``python <script> --worker <worker> <args...>``; the script's worker calls
+    :func:`report_worker_result`, so the peak memory measured is that way's alone (a
+    fresh process starts from nothing, whatever ran before it).
+
+    Raises
+    ------
+    RuntimeError
+        If the worker exits with an error or prints no result line; the message
+        names the worker and holds the end of its output.
+    """
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, str(script), "--worker", worker, *map(str, args)]
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                         env=None if env is None else dict(env))
+    lines = [ln for ln in run.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
+    if run.returncode != 0 or not lines:
+        raise RuntimeError(f"benchmark worker {worker!r} of {script} failed (exit code {run.returncode}, "
+                           f"{'no' if not lines else 'a'} result line):\n{run.stdout[-2000:]}\n"
+                           f"{run.stderr[-4000:]}")
+    return json.loads(lines[-1][len(RESULT_PREFIX):])
