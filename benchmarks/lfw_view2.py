@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
             "tar_at_far_1e-3": r["tar_at_far"],
             "far_at_far_1e-3": r["far_at_far"],
             "fold_accuracies": r["fold_accuracies"],
+            **({"final_losses": [round(v, 4) for v in r["final_losses"]]} if "final_losses" in r else {}),
             "roc_fpr": np.round(r["fpr"][::10], 4).tolist(),
             "roc_tpr": np.round(r["tpr"][::10], 4).tolist(),
             "seconds": round(r["seconds"], 1),

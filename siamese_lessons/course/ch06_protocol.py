@@ -141,6 +141,8 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
     Returns
     -------
     fit : callable(IdentitySet) -> model
+        For a trained network it has a ``final_losses`` list: the training loss
+        after the last epoch of each model it trained, in order.
     score : callable(model, PairSet, index) -> numpy.ndarray
     """
     from ..baselines import EigenfaceVerifier, lbp_pair_scores
@@ -156,6 +158,12 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
                 lambda model, pairs, index: model.score_pairs(pairs, index))
     if name == "lbp":
         return (lambda train: None, lambda model, pairs, index: lbp_pair_scores(pairs, index))
+    final_losses: list[float] = []  # each fold's last training loss, in fold order
+
+    def trained(model, history):
+        final_losses.append(float(history["loss"].iloc[-1]))
+        return model
+
     if name == "untrained":
         def fit_untrained(train):
             import keras
@@ -171,29 +179,37 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
             n_val = max(64, budget.pairs // 20)
             pairs = sample_pairs(train, budget.pairs + n_val, seed=seed)
             tr, va = split_validation(pairs, n_val, seed=seed)
-            return train_pair_model(pairs, tr, va, tower=step.tower,
-                                    input_shape=image_input_shape(pairs.images),
-                                    tower_kwargs=step.tower_kwargs, learning_rate=step.learning_rate,
-                                    batch_size=budget.batch_size, epochs=budget.epochs,
-                                    augmentation=step.augmentation, seed=seed, verbose=verbose).model
+            exp = train_pair_model(pairs, tr, va, tower=step.tower,
+                                   input_shape=image_input_shape(pairs.images),
+                                   tower_kwargs=step.tower_kwargs, learning_rate=step.learning_rate,
+                                   batch_size=budget.batch_size, epochs=budget.epochs,
+                                   augmentation=step.augmentation, seed=seed, verbose=verbose)
+            return trained(exp.model, exp.fit.history)
 
+        fit_pair.final_losses = final_losses
         return fit_pair, lambda model, pairs, index: pair_scores(model, pairs, index)
     if name == "contrastive":
         def fit_contrastive(train):
-            return train_contrastive(train, n_pairs=budget.pairs, epochs=budget.epochs,
-                                     batch_size=budget.batch_size, seed=seed, verbose=verbose)[0]
+            embedder, fit = train_contrastive(train, n_pairs=budget.pairs, epochs=budget.epochs,
+                                              batch_size=budget.batch_size, seed=seed, verbose=verbose)
+            return trained(embedder, fit.history)
 
+        fit_contrastive.final_losses = final_losses
         return fit_contrastive, embedding_score
     if name == "triplet":
         def fit_triplet(train):
-            return train_triplet(train, mining="semi_hard", pk=budget.pk,
-                                 steps_per_epoch=budget.steps_per_epoch, epochs=budget.triplet_epochs,
-                                 seed=seed, verbose=verbose)[0]
+            return trained(*train_triplet(train, mining="semi_hard", pk=budget.pk,
+                                          steps_per_epoch=budget.steps_per_epoch,
+                                          epochs=budget.triplet_epochs, seed=seed, verbose=verbose))
 
+        fit_triplet.final_losses = final_losses
         return fit_triplet, embedding_score
     if name == "cosface":
-        return (lambda train: ch08.train(train, budget.margin, "cosface", seed=seed, verbose=verbose)[0],
-                embedding_score)
+        def fit_cosface(train):
+            return trained(*ch08.train(train, budget.margin, "cosface", seed=seed, verbose=verbose))
+
+        fit_cosface.final_losses = final_losses
+        return fit_cosface, embedding_score
     raise ValueError(f"unknown View 2 method {name!r}; choose one of {list(VIEW2_MODELS)}")
 
 
@@ -209,7 +225,8 @@ def run_view2(view2: PairSet, people: Any, models: Sequence[str], budget: View2B
         Per method: what it is, the protocol's numbers (``accuracy_mean``,
         ``accuracy_std``, ``fold_accuracies``, ``auc``, ``eer``, ``tar_at_far``,
         ``far_at_far``, the fold-averaged ROC as ``fpr``/``tpr``, ``correct`` per
-        scored pair for paired margins), and ``seconds``.
+        scored pair for paired margins), ``seconds``, and for trained networks
+        ``final_losses``: each scored fold's training loss after its last epoch.
     """
     results = {}
     for name in models:
@@ -218,6 +235,8 @@ def run_view2(view2: PairSet, people: Any, models: Sequence[str], budget: View2B
         out = view2_protocol(view2, people, fit, score, far_target=far_target, folds=folds, progress=progress)
         out.pop("scores")
         results[name] = {"what": _VIEW2_WHAT[name], **out, "seconds": time.perf_counter() - start}
+        if hasattr(fit, "final_losses"):
+            results[name]["final_losses"] = list(fit.final_losses)
     return results
 
 

@@ -20,6 +20,9 @@ def test_run_view2_scores_baselines_and_a_learned_model_with_the_protocol():
         assert len(r["fold_accuracies"]) == 4 and r["seconds"] > 0 and "scores" not in r
         assert r["accuracy_mean"] == pytest.approx(np.mean(r["fold_accuracies"]))
         assert r["correct"].shape == (16,) and r["correct"].mean() == pytest.approx(r["accuracy_mean"])
+    # The trained network reports each fold's last training loss (the record keeps them); baselines do not.
+    losses = out["triplet"]["final_losses"]
+    assert len(losses) == 4 and all(np.isfinite(losses)) and "final_losses" not in out["lbp"]
     # Identities are a fixed pattern plus small noise: eigenfaces separate them perfectly.
     assert out["eigenfaces"]["accuracy_mean"] == 1.0 and out["eigenfaces"]["auc"] == pytest.approx(1.0)
 
