@@ -31,7 +31,7 @@ STAGE := $(DATA_DIR)/.staged
 endif
 endif
 
-.PHONY: book book-executed test lint bench clean
+.PHONY: book book-executed test lint bench gpu-carry gpu-records clean
 
 $(BIN)/.installed: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,23 @@ bench: $(BIN)/.installed $(STAGE)
 	$(BIN)/python benchmarks/data_memory.py
 	$(BIN)/python benchmarks/lfw_verification.py --budget-minutes $(BENCH_BUDGET)
 	$(BIN)/python benchmarks/summarize.py
+
+# What the full-profile GPU records need on a machine without datasets, network or
+# TensorFlow: the data as compact exports in .gpu/ and the Keras wheels (Python 3.12) in
+# .whl/. Both are ignored by git; carry them with the working tree.
+GPU_WHEELS ?= keras==3.15.1 namex==0.1.0 optree==0.20.0
+gpu-carry: $(BIN)/.installed $(STAGE)
+	mkdir -p .gpu .whl
+	$(BIN)/python benchmarks/omniglot_one_shot.py --export-arrays .gpu/omniglot.npz
+	$(BIN)/python benchmarks/lfw_view2.py --profile full --resize 0.5 --export-arrays .gpu/lfw_view2_62x47.npz
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+	du -sh .gpu .whl
+
+# On the GPU machine (Keras on JAX): every chapter's full-profile record (see the script).
+gpu-records:
+	bash benchmarks/gpu_records.sh $(RECORDS)
 
 clean:
 	rm -rf _build $(DATA_DIR)

@@ -11,6 +11,8 @@ Usage::
 
     python benchmarks/omniglot_one_shot.py --profile full                      # the GPU record
     python benchmarks/omniglot_one_shot.py --profile full --pairs 4000 --epochs 3 --embedding-epochs 5
+    python benchmarks/omniglot_one_shot.py --export-arrays .gpu/omniglot.npz   # data for a machine without it
+    python benchmarks/omniglot_one_shot.py --profile full --arrays .gpu/omniglot.npz   # ... and the run there
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str] | None = None) -> dict:
     from siamese_lessons import get_profile
     from siamese_lessons.course import ch01_omniglot as ch01
-    from siamese_lessons.data import load_omniglot, load_omniglot_one_shot_runs
+    from siamese_lessons.data import load_arrays, load_omniglot, load_omniglot_one_shot_runs, save_arrays
     from siamese_lessons.evaluation import margin_table
     from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
@@ -38,6 +40,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, default=None, help="Siamese epochs")
     parser.add_argument("--embedding-epochs", type=int, default=None)
     parser.add_argument("--width", type=float, default=None, help="Koch tower width (full profile only)")
+    parser.add_argument("--arrays", default=None, help="read the data from an --export-arrays file")
+    parser.add_argument("--export-arrays", default=None, help="write the data to this .npz and stop")
     parser.add_argument("--out", default=str(HERE / "results" / "omniglot_one_shot.json"))
     args = parser.parse_args(argv)
     profile = get_profile(args.profile)
@@ -52,12 +56,19 @@ def main(argv: list[str] | None = None) -> dict:
     label = profile_label(profile.name, {"pairs": args.pairs, "epochs": args.epochs, "width": args.width,
                                          "embedding_epochs": args.embedding_epochs})
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        background = load_omniglot("auto")
-    for w in caught:
-        print(f"note: {w.message}")
-    runs = load_omniglot_one_shot_runs()
+    if args.arrays:
+        carried = load_arrays(args.arrays)
+        background, runs = carried["background"], carried["trials"]
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            background = load_omniglot("auto")
+        for w in caught:
+            print(f"note: {w.message}")
+        runs = load_omniglot_one_shot_runs()
+    if args.export_arrays:
+        print("wrote", save_arrays(args.export_arrays, background=background, trials=runs))
+        return {}
     start = time.perf_counter()
     siamese, fit = ch01.train_siamese(background, run, seed=0, verbose=2)
     siamese_seconds = time.perf_counter() - start

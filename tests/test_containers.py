@@ -83,3 +83,33 @@ def test_distinct_images_of_selected_pairs():
     assert used.tolist() == [1, 2] and inverse.tolist() == [[1, 0]]
     used, inverse = ps.distinct_images()
     np.testing.assert_array_equal(used[inverse], ps.pairs)  # rebuilds every pair
+
+
+def test_save_and_load_arrays_round_trip_every_container(tmp_path):
+    from siamese_lessons.data import load_arrays, save_arrays
+
+    rng = np.random.default_rng(0)
+    table = rng.integers(0, 256, (6, 5, 4), dtype=np.uint8)
+    people = IdentitySet(images=table, labels=[0, 0, 1, 1, 2, 2], class_names=["a", "b", "c"],
+                         groups={"alphabet": np.array([0, 0, 0, 0, 1, 1])}, name="people")
+    view = PairSet(images=table, pairs=[[0, 1], [2, 4]], labels=[1, 0], identities=list("aabbcc"),
+                   paths=[f"{i}.jpg" for i in range(6)], folds=[0, 1], name="pairs")
+    no_folds = PairSet(images=table, pairs=[[0, 1]], labels=[1], identities=list("aabbcc"),
+                       paths=[f"{i}.jpg" for i in range(6)])
+    trials = OneShotTrials(images=table, queries=[0], candidates=[[1, 2, 3]], answers=[2], runs=[1])
+    path = save_arrays(tmp_path / "carry", people=people, view=view, no_folds=no_folds, trials=trials)
+    assert path == tmp_path / "carry.npz" and path.is_file()
+    back = load_arrays(path)
+    assert sorted(back) == ["no_folds", "people", "trials", "view"]
+    assert isinstance(back["people"], IdentitySet) and back["people"].name == "people"
+    np.testing.assert_array_equal(back["people"].images, table)
+    np.testing.assert_array_equal(back["people"].groups["alphabet"], [0, 0, 0, 0, 1, 1])
+    assert back["people"].class_names.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(back["view"].folds, [0, 1])
+    assert back["no_folds"].folds is None and back["no_folds"].name == ""
+    np.testing.assert_array_equal(back["trials"].candidates, [[1, 2, 3]])
+    with pytest.raises(TypeError, match="plain names"):
+        save_arrays(tmp_path / "bad.npz", people=np.zeros(3))
+    np.savez(tmp_path / "other.npz", images=table)
+    with pytest.raises(ValueError, match="not a save_arrays file"):
+        load_arrays(tmp_path / "other.npz")

@@ -7,7 +7,16 @@ Label convention: ``1`` (:data:`SAME`) = same identity, ``0`` (:data:`DIFFERENT`
 """
 
 from ._common import OFFLINE_ENV, read_image
-from .containers import DIFFERENT, SAME, IdentitySet, ImageList, OneShotTrials, PairSet
+from .containers import (
+    DIFFERENT,
+    SAME,
+    IdentitySet,
+    ImageList,
+    OneShotTrials,
+    PairSet,
+    load_arrays,
+    save_arrays,
+)
 from .lfw import (
     LFW_CLASSIC_CROP,
     LFW_CLASSIC_RESIZE,
@@ -43,6 +52,7 @@ __all__ = [
     "fetch_omniglot_archive",
     "lfw_home",
     "load_lfw_pairs",
+    "load_arrays",
     "load_lfw_people",
     "load_olivetti",
     "load_omniglot",
@@ -52,5 +62,6 @@ __all__ = [
     "read_image",
     "read_image_folder",
     "read_lfw_pairs_file",
+    "save_arrays",
     "sample_one_shot_trials",
 ]

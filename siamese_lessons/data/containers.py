@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DIFFERENT", "SAME", "IdentitySet", "ImageList", "OneShotTrials", "PairSet"]
+__all__ = ["DIFFERENT", "SAME", "IdentitySet", "ImageList", "OneShotTrials", "PairSet", "load_arrays",
+           "save_arrays"]
 
 #: Label of a pair of images of the same identity.
 SAME = 1
@@ -369,3 +371,69 @@ class OneShotTrials:
     def n_way(self) -> int:
         """Number of candidates per trial."""
         return int(self.candidates.shape[1])
+
+
+# --- Carrying containers to a machine without the datasets ----------------------------------
+
+_CONTAINERS = {cls.__name__: cls for cls in (PairSet, IdentitySet, OneShotTrials)}
+
+
+def save_arrays(path, **containers) -> Path:
+    """Save named containers to one compressed ``.npz`` that :func:`load_arrays` reads back.
+
+    For a machine that has no dataset and no internet (a lent GPU machine): export the
+    loaded data here, carry the file, and run from it there, e.g.
+    ``save_arrays("omniglot.npz", background=background, trials=trials)``.
+
+    Parameters
+    ----------
+    path : path-like
+    **containers : PairSet, IdentitySet or OneShotTrials
+        Each under its own name (letters, digits and ``_``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import re
+
+    arrays: dict[str, np.ndarray] = {}
+    for key, obj in containers.items():
+        if type(obj).__name__ not in _CONTAINERS or not re.fullmatch(r"\w+", key):
+            raise TypeError(f"save_arrays takes {sorted(_CONTAINERS)} under plain names, got {key}="
+                            f"{type(obj).__name__}")
+        arrays[f"{key}/__type__"] = np.array(type(obj).__name__)
+        for field in dataclasses.fields(obj):
+            value = getattr(obj, field.name)
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                for group, member in value.items():
+                    arrays[f"{key}/{field.name}/{group}"] = np.asarray(member)
+            else:
+                arrays[f"{key}/{field.name}"] = np.asarray(value)
+    path = Path(path)
+    np.savez_compressed(path, **arrays)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def load_arrays(path) -> dict:
+    """The containers a :func:`save_arrays` file holds, by name, checked as when loaded."""
+    out: dict = {}
+    with np.load(path, allow_pickle=False) as z:
+        names = sorted({k.split("/", 1)[0] for k in z.files})
+        for key in names:
+            if f"{key}/__type__" not in z.files:
+                raise ValueError(f"{path} is not a save_arrays file: {key!r} has no type")
+            cls = _CONTAINERS[str(z[f"{key}/__type__"])]
+            kwargs: dict = {}
+            for field in dataclasses.fields(cls):
+                prefix = f"{key}/{field.name}/"
+                members = {k[len(prefix):]: z[k] for k in z.files if k.startswith(prefix)}
+                if members:
+                    kwargs[field.name] = members
+                elif f"{key}/{field.name}" in z.files:
+                    value = z[f"{key}/{field.name}"]
+                    kwargs[field.name] = str(value) if value.dtype.kind == "U" and value.ndim == 0 else value
+            out[key] = cls(**kwargs)
+    return out
