@@ -36,3 +36,14 @@ def test_untrained_twin_has_the_initial_weights_of_the_trained_run():
     assert a.input_shape[0] == (None, 12, 12, 1)  # int(0.05 * 250)
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_summarize_lfw_record_compares_like_with_like():
+    from siamese_lessons.course.ch02_lfw_pairs import summarize_lfw_record
+
+    step = {"image_side": 62, "best_epoch": 2, "epochs_run": 3, "test_accuracy": 0.6, "test_auc": 0.65,
+            "train_seconds": 10.0,
+            "history": {"accuracy": [0.5, 0.7, 0.9], "test_accuracy": [0.55, 0.58, 0.62]}}
+    s = summarize_lfw_record(step)
+    assert s["test acc. @0.5, kept epoch"] == 0.58 and s["test acc. @0.5, best test epoch"] == 0.62
+    assert s["train accuracy (kept epoch)"] == 0.7 and s["test acc., validation threshold"] == 0.6

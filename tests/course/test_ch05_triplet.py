@@ -28,7 +28,7 @@ def test_sizes_by_profile_and_validation():
 
 def test_warm_started_batch_hard_continues_the_semi_hard_network():
     from siamese_lessons.course.faces import FaceData
-    from tests.test_baselines_view2 import _faces
+    from tests.test_baselines import _faces
 
     people = _faces(n_people=8, per=4, side=16)
     data = FaceData(train=people, validation=people, validation_pairs=None, test=None)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from siamese_lessons.course import ch06_protocol as ch06
-from tests.test_baselines_view2 import _faces, _fold_pairs
+from tests.test_baselines import _faces, _fold_pairs
 
 
 def test_run_view2_scores_baselines_and_a_learned_model_with_the_protocol():

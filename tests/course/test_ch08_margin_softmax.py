@@ -8,7 +8,7 @@ import pytest
 
 from siamese_lessons.course import ch08_margin_softmax as ch08
 from siamese_lessons.data import IdentitySet, PairSet
-from tests.test_baselines_view2 import _faces
+from tests.test_baselines import _faces
 
 
 def test_classes_keep_people_with_enough_images_and_renumber_them():

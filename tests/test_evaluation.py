@@ -1,8 +1,203 @@
+"""siamese_lessons.evaluation: thresholds, ROC, one-shot credit, paired margins, the LFW protocol."""
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from siamese_lessons.evaluation import lfw_ten_fold, recall_at_k, threshold_at_far
+from siamese_lessons._tf import keras as _keras
+from siamese_lessons.baselines import EigenfaceVerifier
+from siamese_lessons.data import OneShotTrials, PairSet
+from siamese_lessons.evaluation import (
+    accuracy_at,
+    accuracy_standard_error,
+    best_threshold,
+    lfw_ten_fold,
+    nearest_neighbour_one_shot,
+    one_shot_accuracy,
+    recall_at_k,
+    roc_auc,
+    threshold_at_far,
+    view2_protocol,
+)
+from siamese_lessons.models import lfw_seed_tower, siamese_pair_model
+from tests.test_baselines import _faces
+from tests.test_training import _toy_pairs
+
+keras = _keras()
+
+
+def test_best_threshold_hand_case_and_tie_rule():
+    # sorted: 0.1 (diff) 0.35 (same) 0.4 (diff) 0.8 (same); t = 0.225 and t = 0.6 both give 3/4
+    t, acc = best_threshold([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    assert acc == 0.75 and t == pytest.approx(0.225)  # ties: the smallest threshold
+    assert accuracy_at([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1], t) == 0.75
+    t, acc = best_threshold([0.2, 0.9], [0, 1])
+    assert acc == 1.0 and 0.2 < t <= 0.9
+    with pytest.raises(ValueError, match="labels"):
+        best_threshold([0.1], [2])
+    with pytest.raises(ValueError, match="NaN"):
+        accuracy_at([np.nan], [1], 0.5)
+
+
+def test_best_threshold_matches_brute_force():
+    rng = np.random.default_rng(3)
+    s = rng.random(300).round(2)  # many ties
+    y = (rng.random(300) < s).astype(int)
+    t, acc = best_threshold(s, y)
+    brute = max(np.mean((s >= c) == (y == 1)) for c in np.concatenate([s, [2.0]]))
+    assert acc == pytest.approx(brute)
+    assert accuracy_at(s, y, t) == pytest.approx(acc)
+
+
+def test_roc_and_standard_error():
+    fpr, tpr, _, auc = roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    assert auc == pytest.approx(0.75)  # 3 of the 4 (same, different) orderings are right
+    assert fpr[0] == 0 and tpr[-1] == 1
+    assert accuracy_standard_error(0.65, 100) == pytest.approx(np.sqrt(0.65 * 0.35 / 100))
+    with pytest.raises(ValueError, match="both"):
+        roc_auc([0.1, 0.2], [1, 1])
+
+
+def test_nearest_neighbour_one_shot_hand_case():
+    images = np.array([[[0]], [[10]], [[200]], [[250]], [[12]]], np.uint8)
+    trials = OneShotTrials(images=images, queries=[4, 3], candidates=[[0, 1, 2], [0, 1, 2]],
+                           answers=[1, 0], runs=[1, 1])
+    acc, pred = nearest_neighbour_one_shot(trials)
+    assert pred.tolist() == [1, 2] and acc == 0.5  # 12 is nearest 10; 250 nearest 200
+
+
+def test_one_shot_accuracy_uses_the_head_scores():
+    ps = _toy_pairs(8)
+    model = siamese_pair_model(lfw_seed_tower((8, 8, 1), conv_blocks=1, filters=2, dense_units=4, seed=0))
+    trials = OneShotTrials(images=ps.images, queries=[0, 8], candidates=[[1, 9], [1, 9]], answers=[0, 1],
+                           runs=[1, 1])
+    acc, pred = one_shot_accuracy(model, trials)
+    direct = [model.predict([ps.images[[q, q]][..., None] / 255.0, ps.images[[1, 9]][..., None] / 255.0],
+                            verbose=0).ravel().argmax() for q in (0, 8)]
+    assert pred.tolist() == direct and acc == np.mean(np.array(direct) == [0, 1])
+
+
+def test_subset_accuracies_spread_matches_the_hypergeometric_formula():
+    from siamese_lessons.evaluation import subset_accuracies
+
+    correct = np.r_[np.ones(650, bool), np.zeros(350, bool)]
+    acc = subset_accuracies(correct, 100, n_draws=4000, seed=0)
+    # Sampling 100 of 1000 without replacement: sd = sqrt(p(1-p)/n * (N-n)/(N-1))
+    expected = np.sqrt(0.65 * 0.35 / 100 * (1000 - 100) / (1000 - 1))
+    assert acc.mean() == pytest.approx(0.65, abs=0.005)
+    assert acc.std() == pytest.approx(expected, rel=0.08)
+    with pytest.raises(ValueError):
+        subset_accuracies(correct, 0)
+
+
+def test_one_shot_credit_splits_ties_and_rejects_nan():
+    from siamese_lessons.evaluation import one_shot_credit
+
+    scores = np.array([[0.9, 0.1, 0.2],    # answer 0 alone on top: 1
+                       [0.5, 0.5, 0.1],    # answer 1 tied with one other: 1/2
+                       [0.7, 0.7, 0.7],    # all tied: 1/3
+                       [0.2, 0.3, 0.1]])   # answer 0 not on top: 0
+    np.testing.assert_allclose(one_shot_credit(scores, [0, 1, 2, 0]), [1, 0.5, 1 / 3, 0])
+    with pytest.raises(ValueError, match="NaN"):
+        one_shot_credit(np.array([[np.nan, 0.1]]), [0])
+    with pytest.raises(ValueError, match="answers"):
+        one_shot_credit(np.zeros((1, 2)), [2])
+
+
+def test_pixel_and_embedding_one_shot_scores_against_hand_values():
+    from siamese_lessons.evaluation import embedding_one_shot_scores, pixel_one_shot_scores
+
+    images = np.zeros((3, 2, 2), np.uint8)
+    images[1, 0, 0] = 3
+    images[2, 0, 0], images[2, 1, 1] = 3, 4
+    trials = OneShotTrials(images=images, queries=[0], candidates=[[1, 2]], answers=[0], runs=[1])
+    np.testing.assert_allclose(pixel_one_shot_scores(trials), [[-3.0, -5.0]])
+    # An "embedder" that flattens: cosine of (3,0,0,4)/255-ish vectors; query image 2, candidates 1 and 2.
+    flat = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten()])
+    trials = OneShotTrials(images=images, queries=[2], candidates=[[1, 2]], answers=[1], runs=[1])
+    np.testing.assert_allclose(embedding_one_shot_scores(flat, trials), [[3 / 5, 1.0]], rtol=1e-6)
+    trials = OneShotTrials(images=images, queries=[0], candidates=[[1, 2]], answers=[1], runs=[1])
+    with pytest.raises(ValueError, match="zero embeddings"):
+        embedding_one_shot_scores(flat, trials)
+
+
+def test_paired_difference_against_hand_values():
+    from siamese_lessons.evaluation import paired_difference
+
+    a, b = [1, 1, 0, 1], [0, 1, 0, 0]
+    # d = (1, 0, 0, 1): mean 0.5, sd (ddof 1) = sqrt(1/3), se = sqrt(1/3) / 2
+    diff, se = paired_difference(a, b)
+    assert diff == 0.5 and se == pytest.approx(np.sqrt(1 / 3) / 2)
+    with pytest.raises(ValueError, match="same items"):
+        paired_difference([1, 0], [1])
+
+
+def test_compare_verifiers_takes_each_threshold_from_validation_only():
+    from siamese_lessons.evaluation import compare_verifiers
+
+    val_labels = np.array([0, 0, 1, 1])
+    test_labels = np.array([0, 1, 1, 0])
+    # Method "a": validation scores put the best threshold at the midpoint 0.5 of 0.4 and 0.6.
+    val = {"a": np.array([0.1, 0.4, 0.6, 0.9])}
+    test = {"a": np.array([0.45, 0.55, 0.7, 0.5])}
+    table, correct = compare_verifiers(val, val_labels, test, test_labels)
+    assert table.loc["a", "threshold"] == pytest.approx(0.5)
+    # At 0.5 (>= is "same"): 0.45 -> diff (right), 0.55 same (right), 0.7 same (right), 0.5 same (wrong).
+    assert correct["a"].tolist() == [True, True, True, False]
+    assert table.loc["a", "test accuracy"] == 0.75 and table.loc["a", "validation accuracy"] == 1.0
+    # Changing only the test labels never moves the threshold.
+    table2, _ = compare_verifiers(val, val_labels, test, 1 - test_labels)
+    assert table2.loc["a", "threshold"] == table.loc["a", "threshold"]
+    with pytest.raises(ValueError, match="different methods"):
+        compare_verifiers(val, val_labels, {"b": test["a"]}, test_labels)
+
+
+def test_margin_table_against_paired_difference_by_hand():
+    from siamese_lessons.evaluation import margin_table
+
+    frame = margin_table({"m": [1, 1, 0, 1], "b": [0, 1, 0, 0]}, [("m", "b")])
+    row = frame.iloc[0]
+    assert row["margin"] == 0.5 and row["standard error"] == pytest.approx(np.sqrt(1 / 3) / 2)
+    assert row["margin / SE"] == pytest.approx(0.5 / (np.sqrt(1 / 3) / 2))
+    with pytest.raises(ValueError, match="no results"):
+        margin_table({"m": [1, 0]}, [("m", "x")])
+
+
+def test_embedding_spread_against_hand_values():
+    from siamese_lessons.evaluation import embedding_spread
+
+    flat = keras.Sequential([keras.Input((1, 2, 1)), keras.layers.Flatten(), keras.layers.Rescaling(255.0)])
+    images = np.array([[[0, 0]], [[3, 4]], [[0, 4]]], np.uint8)
+    # Distances between (0,0), (3,4), (0,4): 5, 4, 3 -> mean 4.
+    assert embedding_spread(flat, images) == pytest.approx(4.0, rel=1e-5)
+    with pytest.raises(ValueError, match="two images"):
+        embedding_spread(flat, images[:1])
+
+
+def test_paired_auc_difference_against_an_independent_bootstrap():
+    from siamese_lessons.evaluation import paired_auc_difference
+
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.ones(40, int), np.zeros(40, int)]
+    a = labels + rng.normal(0, 1.0, 80)
+    b = labels + rng.normal(0, 2.0, 80)
+
+    def auc(s, y):  # Mann-Whitney, by hand
+        pos, neg = s[y == 1], s[y == 0]
+        return np.mean((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :]))
+
+    diff, se = paired_auc_difference(a, b, labels, n_boot=300, seed=3)
+    assert diff == pytest.approx(auc(a, labels) - auc(b, labels))
+    boot = np.random.default_rng(3)
+    diffs = []
+    while len(diffs) < 300:
+        i = boot.integers(0, 80, 80)
+        if labels[i].min() != labels[i].max():
+            diffs.append(auc(a[i], labels[i]) - auc(b[i], labels[i]))
+    assert se == pytest.approx(np.std(diffs, ddof=1), rel=1e-9)
+    assert paired_auc_difference(a, a, labels)[1] == 0.0
+    with pytest.raises(ValueError, match="both"):
+        paired_auc_difference(a, b, np.ones(80, int))
 
 
 def test_threshold_at_far_hand_cases():
@@ -252,3 +447,36 @@ def test_describe_margins_says_beats_only_above_one_standard_error():
                      "(paired SE 0.010, +3.0 SE)",
                      "m does NOT beat c by more than a standard error: +0.010 View 2 accuracy "
                      "(paired SE 0.010, +1.0 SE)"]
+
+
+def test_view2_protocol_trains_each_fold_without_its_people():
+    people = _faces(n_people=8, per=3)
+    ids = people.identities
+    # 4 folds, each with its own two people: one same pair and one different pair per fold.
+    pairs, labels, folds = [], [], []
+    for f in range(4):
+        a, b = 2 * f, 2 * f + 1
+        ia, ib = np.flatnonzero(people.labels == a), np.flatnonzero(people.labels == b)
+        pairs += [[ia[0], ia[1]], [ia[2], ib[0]]]
+        labels += [1, 0]
+        folds += [f, f]
+    view2 = PairSet(images=people.images, pairs=pairs, labels=labels, identities=ids,
+                    paths=[str(i) for i in range(len(people))], folds=folds)
+    seen, models = [], []
+
+    def fit(training):
+        seen.append(set(training.identities))
+        models.append(EigenfaceVerifier(n_components=4).fit(training))
+        return models[-1]
+
+    out = view2_protocol(view2, people, fit, lambda m, ps, idx: m.score_pairs(ps, idx), progress=False)
+    for f, names in enumerate(seen):
+        assert not names & {f"p{2 * f}", f"p{2 * f + 1}"} and len(names) == 6
+    # Row k: fold k's model scoring every pair (its thresholds come from its own scores of the other folds).
+    assert out["scores"].shape == (4, 8) and len(out["fold_accuracies"]) == 4
+    for k, model in enumerate(models):
+        np.testing.assert_allclose(out["scores"][k], model.score_pairs(view2, np.arange(8)))
+    with pytest.raises(ValueError, match="folds"):
+        view2_protocol(view2.subset(np.arange(8)).__class__(
+            images=view2.images, pairs=view2.pairs, labels=view2.labels, identities=ids, paths=view2.paths),
+            people, fit, lambda m, ps, idx: m.score_pairs(ps, idx))

@@ -1,16 +1,13 @@
+"""siamese_lessons.training: splits, fitting with the best validation epoch, slices, margin softmax."""
+
 import numpy as np
 import pytest
 
 from siamese_lessons._tf import keras as _keras
-from siamese_lessons.data import OneShotTrials, PairSet
+from siamese_lessons.data import PairSet
 from siamese_lessons.evaluation import (
     accuracy_at,
-    accuracy_standard_error,
-    best_threshold,
-    nearest_neighbour_one_shot,
-    one_shot_accuracy,
     pair_scores,
-    roc_auc,
 )
 from siamese_lessons.models import lfw_seed_tower, siamese_pair_model
 from siamese_lessons.training import KeepBest, compile_pair_model, fit_pair_model, split_validation
@@ -34,46 +31,6 @@ def _toy_pairs(n=64, seed=0):
         labels.append(int(same))
     return PairSet(images=images, pairs=pairs, labels=labels, identities=ident,
                    paths=[str(i) for i in range(16)])
-
-
-def test_best_threshold_hand_case_and_tie_rule():
-    # sorted: 0.1 (diff) 0.35 (same) 0.4 (diff) 0.8 (same); t = 0.225 and t = 0.6 both give 3/4
-    t, acc = best_threshold([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
-    assert acc == 0.75 and t == pytest.approx(0.225)  # ties: the smallest threshold
-    assert accuracy_at([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1], t) == 0.75
-    t, acc = best_threshold([0.2, 0.9], [0, 1])
-    assert acc == 1.0 and 0.2 < t <= 0.9
-    with pytest.raises(ValueError, match="labels"):
-        best_threshold([0.1], [2])
-    with pytest.raises(ValueError, match="NaN"):
-        accuracy_at([np.nan], [1], 0.5)
-
-
-def test_best_threshold_matches_brute_force():
-    rng = np.random.default_rng(3)
-    s = rng.random(300).round(2)  # many ties
-    y = (rng.random(300) < s).astype(int)
-    t, acc = best_threshold(s, y)
-    brute = max(np.mean((s >= c) == (y == 1)) for c in np.concatenate([s, [2.0]]))
-    assert acc == pytest.approx(brute)
-    assert accuracy_at(s, y, t) == pytest.approx(acc)
-
-
-def test_roc_and_standard_error():
-    fpr, tpr, _, auc = roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
-    assert auc == pytest.approx(0.75)  # 3 of the 4 (same, different) orderings are right
-    assert fpr[0] == 0 and tpr[-1] == 1
-    assert accuracy_standard_error(0.65, 100) == pytest.approx(np.sqrt(0.65 * 0.35 / 100))
-    with pytest.raises(ValueError, match="both"):
-        roc_auc([0.1, 0.2], [1, 1])
-
-
-def test_nearest_neighbour_one_shot_hand_case():
-    images = np.array([[[0]], [[10]], [[200]], [[250]], [[12]]], np.uint8)
-    trials = OneShotTrials(images=images, queries=[4, 3], candidates=[[0, 1, 2], [0, 1, 2]],
-                           answers=[1, 0], runs=[1, 1])
-    acc, pred = nearest_neighbour_one_shot(trials)
-    assert pred.tolist() == [1, 2] and acc == 0.5  # 12 is nearest 10; 250 nearest 200
 
 
 def test_split_validation_is_balanced_disjoint_and_seeded():
@@ -113,83 +70,6 @@ def test_fit_learns_a_toy_task_and_keeps_the_best_validation_epoch():
     assert accuracy_at(scores, y, 0.5) >= 0.9
 
 
-def test_one_shot_accuracy_uses_the_head_scores():
-    ps = _toy_pairs(8)
-    model = siamese_pair_model(lfw_seed_tower((8, 8, 1), conv_blocks=1, filters=2, dense_units=4, seed=0))
-    trials = OneShotTrials(images=ps.images, queries=[0, 8], candidates=[[1, 9], [1, 9]], answers=[0, 1],
-                           runs=[1, 1])
-    acc, pred = one_shot_accuracy(model, trials)
-    direct = [model.predict([ps.images[[q, q]][..., None] / 255.0, ps.images[[1, 9]][..., None] / 255.0],
-                            verbose=0).ravel().argmax() for q in (0, 8)]
-    assert pred.tolist() == direct and acc == np.mean(np.array(direct) == [0, 1])
-
-
-def test_subset_accuracies_spread_matches_the_hypergeometric_formula():
-    from siamese_lessons.evaluation import subset_accuracies
-
-    correct = np.r_[np.ones(650, bool), np.zeros(350, bool)]
-    acc = subset_accuracies(correct, 100, n_draws=4000, seed=0)
-    # Sampling 100 of 1000 without replacement: sd = sqrt(p(1-p)/n * (N-n)/(N-1))
-    expected = np.sqrt(0.65 * 0.35 / 100 * (1000 - 100) / (1000 - 1))
-    assert acc.mean() == pytest.approx(0.65, abs=0.005)
-    assert acc.std() == pytest.approx(expected, rel=0.08)
-    with pytest.raises(ValueError):
-        subset_accuracies(correct, 0)
-
-
-def test_summarize_lfw_record_compares_like_with_like():
-    from siamese_lessons.course.ch02_lfw_pairs import summarize_lfw_record
-
-    step = {"image_side": 62, "best_epoch": 2, "epochs_run": 3, "test_accuracy": 0.6, "test_auc": 0.65,
-            "train_seconds": 10.0,
-            "history": {"accuracy": [0.5, 0.7, 0.9], "test_accuracy": [0.55, 0.58, 0.62]}}
-    s = summarize_lfw_record(step)
-    assert s["test acc. @0.5, kept epoch"] == 0.58 and s["test acc. @0.5, best test epoch"] == 0.62
-    assert s["train accuracy (kept epoch)"] == 0.7 and s["test acc., validation threshold"] == 0.6
-
-
-def test_one_shot_credit_splits_ties_and_rejects_nan():
-    from siamese_lessons.evaluation import one_shot_credit
-
-    scores = np.array([[0.9, 0.1, 0.2],    # answer 0 alone on top: 1
-                       [0.5, 0.5, 0.1],    # answer 1 tied with one other: 1/2
-                       [0.7, 0.7, 0.7],    # all tied: 1/3
-                       [0.2, 0.3, 0.1]])   # answer 0 not on top: 0
-    np.testing.assert_allclose(one_shot_credit(scores, [0, 1, 2, 0]), [1, 0.5, 1 / 3, 0])
-    with pytest.raises(ValueError, match="NaN"):
-        one_shot_credit(np.array([[np.nan, 0.1]]), [0])
-    with pytest.raises(ValueError, match="answers"):
-        one_shot_credit(np.zeros((1, 2)), [2])
-
-
-def test_pixel_and_embedding_one_shot_scores_against_hand_values():
-    from siamese_lessons.evaluation import embedding_one_shot_scores, pixel_one_shot_scores
-
-    images = np.zeros((3, 2, 2), np.uint8)
-    images[1, 0, 0] = 3
-    images[2, 0, 0], images[2, 1, 1] = 3, 4
-    trials = OneShotTrials(images=images, queries=[0], candidates=[[1, 2]], answers=[0], runs=[1])
-    np.testing.assert_allclose(pixel_one_shot_scores(trials), [[-3.0, -5.0]])
-    # An "embedder" that flattens: cosine of (3,0,0,4)/255-ish vectors; query image 2, candidates 1 and 2.
-    flat = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten()])
-    trials = OneShotTrials(images=images, queries=[2], candidates=[[1, 2]], answers=[1], runs=[1])
-    np.testing.assert_allclose(embedding_one_shot_scores(flat, trials), [[3 / 5, 1.0]], rtol=1e-6)
-    trials = OneShotTrials(images=images, queries=[0], candidates=[[1, 2]], answers=[1], runs=[1])
-    with pytest.raises(ValueError, match="zero embeddings"):
-        embedding_one_shot_scores(flat, trials)
-
-
-def test_paired_difference_against_hand_values():
-    from siamese_lessons.evaluation import paired_difference
-
-    a, b = [1, 1, 0, 1], [0, 1, 0, 0]
-    # d = (1, 0, 0, 1): mean 0.5, sd (ddof 1) = sqrt(1/3), se = sqrt(1/3) / 2
-    diff, se = paired_difference(a, b)
-    assert diff == 0.5 and se == pytest.approx(np.sqrt(1 / 3) / 2)
-    with pytest.raises(ValueError, match="same items"):
-        paired_difference([1, 0], [1])
-
-
 def test_fit_slice_measures_the_data_term_apart_from_the_penalty():
     from siamese_lessons.training import fit_slice
 
@@ -217,48 +97,6 @@ def test_fit_slice_measures_the_data_term_apart_from_the_penalty():
         fit_slice(model, ps, steps=0, batch_size=8)
     with pytest.raises(ValueError, match="distance"):
         fit_slice(model, ps, steps=1, batch_size=8, output="logit")
-
-
-def test_compare_verifiers_takes_each_threshold_from_validation_only():
-    from siamese_lessons.evaluation import compare_verifiers
-
-    val_labels = np.array([0, 0, 1, 1])
-    test_labels = np.array([0, 1, 1, 0])
-    # Method "a": validation scores put the best threshold at the midpoint 0.5 of 0.4 and 0.6.
-    val = {"a": np.array([0.1, 0.4, 0.6, 0.9])}
-    test = {"a": np.array([0.45, 0.55, 0.7, 0.5])}
-    table, correct = compare_verifiers(val, val_labels, test, test_labels)
-    assert table.loc["a", "threshold"] == pytest.approx(0.5)
-    # At 0.5 (>= is "same"): 0.45 -> diff (right), 0.55 same (right), 0.7 same (right), 0.5 same (wrong).
-    assert correct["a"].tolist() == [True, True, True, False]
-    assert table.loc["a", "test accuracy"] == 0.75 and table.loc["a", "validation accuracy"] == 1.0
-    # Changing only the test labels never moves the threshold.
-    table2, _ = compare_verifiers(val, val_labels, test, 1 - test_labels)
-    assert table2.loc["a", "threshold"] == table.loc["a", "threshold"]
-    with pytest.raises(ValueError, match="different methods"):
-        compare_verifiers(val, val_labels, {"b": test["a"]}, test_labels)
-
-
-def test_margin_table_against_paired_difference_by_hand():
-    from siamese_lessons.evaluation import margin_table
-
-    frame = margin_table({"m": [1, 1, 0, 1], "b": [0, 1, 0, 0]}, [("m", "b")])
-    row = frame.iloc[0]
-    assert row["margin"] == 0.5 and row["standard error"] == pytest.approx(np.sqrt(1 / 3) / 2)
-    assert row["margin / SE"] == pytest.approx(0.5 / (np.sqrt(1 / 3) / 2))
-    with pytest.raises(ValueError, match="no results"):
-        margin_table({"m": [1, 0]}, [("m", "x")])
-
-
-def test_embedding_spread_against_hand_values():
-    from siamese_lessons.evaluation import embedding_spread
-
-    flat = keras.Sequential([keras.Input((1, 2, 1)), keras.layers.Flatten(), keras.layers.Rescaling(255.0)])
-    images = np.array([[[0, 0]], [[3, 4]], [[0, 4]]], np.uint8)
-    # Distances between (0,0), (3,4), (0,4): 5, 4, 3 -> mean 4.
-    assert embedding_spread(flat, images) == pytest.approx(4.0, rel=1e-5)
-    with pytest.raises(ValueError, match="two images"):
-        embedding_spread(flat, images[:1])
 
 
 def test_fit_identity_slice_measures_loss_and_auc_and_leaves_moving_averages_alone():
@@ -300,32 +138,6 @@ def test_fit_identity_slice_measures_loss_and_auc_and_leaves_moving_averages_alo
     assert frame["auc"].iloc[0] == pytest.approx(auc)
     with pytest.raises(ValueError, match="two identities"):
         fit_identity_slice(measured, images[:2], [0, 0], steps=1)
-
-
-def test_paired_auc_difference_against_an_independent_bootstrap():
-    from siamese_lessons.evaluation import paired_auc_difference
-
-    rng = np.random.default_rng(0)
-    labels = np.r_[np.ones(40, int), np.zeros(40, int)]
-    a = labels + rng.normal(0, 1.0, 80)
-    b = labels + rng.normal(0, 2.0, 80)
-
-    def auc(s, y):  # Mann-Whitney, by hand
-        pos, neg = s[y == 1], s[y == 0]
-        return np.mean((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :]))
-
-    diff, se = paired_auc_difference(a, b, labels, n_boot=300, seed=3)
-    assert diff == pytest.approx(auc(a, labels) - auc(b, labels))
-    boot = np.random.default_rng(3)
-    diffs = []
-    while len(diffs) < 300:
-        i = boot.integers(0, 80, 80)
-        if labels[i].min() != labels[i].max():
-            diffs.append(auc(a[i], labels[i]) - auc(b[i], labels[i]))
-    assert se == pytest.approx(np.std(diffs, ddof=1), rel=1e-9)
-    assert paired_auc_difference(a, a, labels)[1] == 0.0
-    with pytest.raises(ValueError, match="both"):
-        paired_auc_difference(a, b, np.ones(80, int))
 
 
 def test_fit_pair_model_refuses_bad_epochs_float_indices_and_overlap():

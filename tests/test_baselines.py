@@ -1,10 +1,10 @@
+"""siamese_lessons.baselines: LBP histograms and chi-square, eigenfaces."""
 
 import numpy as np
 import pytest
 
 from siamese_lessons.baselines import EigenfaceVerifier, lbp_histograms, lbp_pair_scores
 from siamese_lessons.data import IdentitySet, PairSet
-from siamese_lessons.evaluation import view2_protocol
 
 
 def _faces(n_people=6, per=4, side=16, seed=0):
@@ -14,6 +14,18 @@ def _faces(n_people=6, per=4, side=16, seed=0):
     labels = np.repeat(np.arange(n_people), per)
     images = np.clip(base[labels] + rng.normal(0, 8, (len(labels), side, side)), 0, 255).astype(np.uint8)
     return IdentitySet(images=images, labels=labels, class_names=[f"p{i}" for i in range(n_people)])
+
+
+def _fold_pairs(people, n_folds=4):
+    pairs, labels, folds = [], [], []
+    for f in range(n_folds):
+        ia = np.flatnonzero(people.labels == 2 * f)
+        ib = np.flatnonzero(people.labels == 2 * f + 1)
+        pairs += [[ia[0], ia[1]], [ia[2], ib[0]], [ib[1], ib[2]], [ia[0], ib[1]]]
+        labels += [1, 0, 1, 0]
+        folds += [f] * 4
+    return PairSet(images=people.images, pairs=pairs, labels=labels, identities=people.identities,
+                   paths=[str(i) for i in range(len(people))], folds=folds)
 
 
 def test_lbp_histograms_are_normalised_and_match_a_direct_computation():
@@ -49,48 +61,3 @@ def test_eigenfaces_rank_same_identity_pairs_higher():
     assert min(s[:2]) > max(s[2:])
     with pytest.raises(RuntimeError):
         EigenfaceVerifier(3).transform(data.images)
-
-
-def test_view2_protocol_trains_each_fold_without_its_people():
-    people = _faces(n_people=8, per=3)
-    ids = people.identities
-    # 4 folds, each with its own two people: one same pair and one different pair per fold.
-    pairs, labels, folds = [], [], []
-    for f in range(4):
-        a, b = 2 * f, 2 * f + 1
-        ia, ib = np.flatnonzero(people.labels == a), np.flatnonzero(people.labels == b)
-        pairs += [[ia[0], ia[1]], [ia[2], ib[0]]]
-        labels += [1, 0]
-        folds += [f, f]
-    view2 = PairSet(images=people.images, pairs=pairs, labels=labels, identities=ids,
-                    paths=[str(i) for i in range(len(people))], folds=folds)
-    seen, models = [], []
-
-    def fit(training):
-        seen.append(set(training.identities))
-        models.append(EigenfaceVerifier(n_components=4).fit(training))
-        return models[-1]
-
-    out = view2_protocol(view2, people, fit, lambda m, ps, idx: m.score_pairs(ps, idx), progress=False)
-    for f, names in enumerate(seen):
-        assert not names & {f"p{2 * f}", f"p{2 * f + 1}"} and len(names) == 6
-    # Row k: fold k's model scoring every pair (its thresholds come from its own scores of the other folds).
-    assert out["scores"].shape == (4, 8) and len(out["fold_accuracies"]) == 4
-    for k, model in enumerate(models):
-        np.testing.assert_allclose(out["scores"][k], model.score_pairs(view2, np.arange(8)))
-    with pytest.raises(ValueError, match="folds"):
-        view2_protocol(view2.subset(np.arange(8)).__class__(
-            images=view2.images, pairs=view2.pairs, labels=view2.labels, identities=ids, paths=view2.paths),
-            people, fit, lambda m, ps, idx: m.score_pairs(ps, idx))
-
-
-def _fold_pairs(people, n_folds=4):
-    pairs, labels, folds = [], [], []
-    for f in range(n_folds):
-        ia = np.flatnonzero(people.labels == 2 * f)
-        ib = np.flatnonzero(people.labels == 2 * f + 1)
-        pairs += [[ia[0], ia[1]], [ia[2], ib[0]], [ib[1], ib[2]], [ia[0], ib[1]]]
-        labels += [1, 0, 1, 0]
-        folds += [f] * 4
-    return PairSet(images=people.images, pairs=pairs, labels=labels, identities=people.identities,
-                   paths=[str(i) for i in range(len(people))], folds=folds)
