@@ -1,11 +1,13 @@
 """In-memory batch sources: pairs and identity batches gathered from a ``uint8`` image table.
 
 The table stays ``uint8`` in memory; each batch gathers its images by index and
-casts them to float32 in ``[0, 1]``. The same :class:`ArrayPairs` and
-:class:`ArrayBatches` (``keras.utils.PyDataset``) serve every Keras backend, so a
-chapter trains on TensorFlow and on JAX from the same batches. Batch *i* of epoch
-*e* depends only on ``(seed, e, i)``. Nothing here distorts images: training
-distortions are a layer inside the model
+casts them to float32 in ``[0, 1]``. On Keras's TensorFlow backend the gather runs
+inside a ``tf.data`` pipeline that prefetches the next batch while the model trains
+(a ``keras.utils.PyDataset`` there costs tens of milliseconds a step, more than a
+small model's whole step on a CPU); on every other backend (JAX, where TensorFlow
+may not be installed) the same batches come from :class:`ArrayPairs` and
+:class:`ArrayBatches`, whose batch *i* of epoch *e* depends only on ``(seed, e, i)``.
+Nothing here distorts images: training distortions are a layer inside the model
 (:func:`~siamese_lessons.models.with_augmentation`). Streaming from image files
 is :mod:`siamese_lessons.streaming`'s job.
 """
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._tf import backend_name, tensorflow
 from ._tf import keras as _keras
 from .data.containers import PairSet
 
@@ -38,8 +41,10 @@ def pair_dataset(
     shuffle: bool = False,
     seed: int = 0,
     repeat: bool = False,
-) -> ArrayPairs:
+):
     """Batches ``((left, right), label)`` of ``pairs`` for ``fit``, ``evaluate`` or ``predict``.
+
+    One pass serves every pair of ``index`` once, in order unless ``shuffle``.
 
     Parameters
     ----------
@@ -56,15 +61,33 @@ def pair_dataset(
 
     Returns
     -------
-    ArrayPairs
+    tf.data.Dataset or ArrayPairs
         ``left``/``right`` float32 ``(batch, H, W, C)`` in ``[0, 1]``; label float32 ``(batch,)``
-        with 1 = same identity.
+        with 1 = same identity. A ``tf.data.Dataset`` on the TensorFlow backend (shuffled by
+        tf.data's own seeded shuffle), else an :class:`ArrayPairs`.
     """
     index = np.arange(len(pairs)) if index is None else index
-    return ArrayPairs(pairs, index, batch_size=batch_size, shuffle=shuffle, seed=seed, repeat=repeat)
+    source = ArrayPairs(pairs, index, batch_size=batch_size, shuffle=shuffle, seed=seed, repeat=repeat)
+    if backend_name() != "tensorflow":
+        return source
+    tf = tensorflow()
+    table = tf.constant(source.table)
+    ds = tf.data.Dataset.from_tensor_slices((source.pairs[source.index], source.labels[source.index]))
+    if shuffle:
+        ds = ds.shuffle(len(source.index), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+
+    def gather(idx, label):
+        left = tf.cast(tf.gather(table, idx[:, 0]), tf.float32) / 255.0
+        right = tf.cast(tf.gather(table, idx[:, 1]), tf.float32) / 255.0
+        return (left, right), label
+
+    return ds.batch(source.batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE)
 
 
-def identity_batch_dataset(images: np.ndarray, labels: np.ndarray, batches: np.ndarray) -> ArrayBatches:
+def identity_batch_dataset(images: np.ndarray, labels: np.ndarray, batches: np.ndarray):
     """Batches ``(images, labels)`` given by index rows, for online triplet mining and
     margin-softmax training.
 
@@ -82,10 +105,21 @@ def identity_batch_dataset(images: np.ndarray, labels: np.ndarray, batches: np.n
 
     Returns
     -------
-    ArrayBatches
-        float32 images ``(batch, H, W, C)`` in ``[0, 1]`` and int64 labels ``(batch,)``.
+    tf.data.Dataset or ArrayBatches
+        float32 images ``(batch, H, W, C)`` in ``[0, 1]`` and int64 labels ``(batch,)``; a
+        ``tf.data.Dataset`` on the TensorFlow backend, else an :class:`ArrayBatches`.
     """
-    return ArrayBatches(images, labels, batches)
+    source = ArrayBatches(images, labels, batches)
+    if backend_name() != "tensorflow":
+        return source
+    tf = tensorflow()
+    table, label_table = tf.constant(source.table), tf.constant(source.labels)
+
+    def gather(idx):
+        return tf.cast(tf.gather(table, idx), tf.float32) / 255.0, tf.gather(label_table, idx)
+
+    return tf.data.Dataset.from_tensor_slices(source.batches).map(
+        gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _check_batches(batches, n_images: int) -> np.ndarray:
