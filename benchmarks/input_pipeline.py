@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         stream = st.measure_throughput(
             st.pair_file_dataset(Path(tmp) / "pairs", images.root, image_size=size, channels=args.channels,
-                                 batch_size=args.batch_pairs, augmentation=None,
+                                 batch_size=args.batch_pairs,
                                  deterministic=False),  # throughput: reads may overtake each other
             n_batches=n_batches, warmup=warmup, progress=True)
         rows.append({"method": "tf.data from pair files", "images_per_s": stream.images_per_s,
