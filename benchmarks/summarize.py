@@ -78,6 +78,15 @@ def figures(name: str, r: dict) -> str:
                 for k, m in r["methods"].items()]
         margin = f"; best minus seed **{r['margin_over_seed']:+.3f}**" if "margin_over_seed" in r else ""
         return f"{r['budget_minutes']:g}-minute training budget each: " + "; ".join(rows) + margin
+    if name == "tflite_export":
+        e = r["embedder"]
+        rows = [f"{k}: {v['size_kb']:,.0f} kB, {v['latency_ms']:.2f} ms/face, "
+                f"DevTest {v['test_accuracy']:.3f} ({v['test_accuracy_minus_keras']:+.3f} vs Keras, "
+                f"paired SE {v['paired_standard_error']:.3f})"
+                for k, v in r["formats"].items() if v["size_kb"] is not None]
+        return (f"chapter 8's {e['method']} embedder, {'x'.join(map(str, r['image_shape']))} grey, "
+                f"{e['parameters']:,} parameters, Keras DevTest "
+                f"{r['formats']['Keras (float32)']['test_accuracy']:.3f}; " + "; ".join(rows))
     if name == "lfw_view2":
         rows = [f"{k}: {m['accuracy_mean']:.3f} +- {m['accuracy_std']:.3f} (AUC {m['auc']:.3f}, "
                 f"EER {m['eer']:.3f}, TAR@FAR=1e-3 {m['tar_at_far_1e-3']:.3f})"
