@@ -158,12 +158,26 @@ RESULT_PREFIX = "RESULT "
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MiB (``ru_maxrss``)."""
+    """This process's peak resident memory so far, in MiB.
+
+    On Linux this is ``VmHWM`` from ``/proc/self/status``: the high-water mark of this
+    process's own address space, which starts afresh at ``exec``. ``ru_maxrss`` does not:
+    Linux carries the peak of the address space a process replaced across ``exec``, so a
+    worker started by a parent holding 4 GiB reports at least 4 GiB. Elsewhere
+    ``ru_maxrss`` is used (bytes on macOS, KiB on other systems).
+    """
     import resource
     import sys
 
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def report_worker_result(result: Mapping[str, Any]) -> None:

@@ -79,3 +79,14 @@ def test_report_worker_result_prints_one_json_line(capsys):
     assert line.startswith("RESULT ")
     payload = json.loads(line[len("RESULT "):])
     assert payload["seconds"] == 1.5 and payload["peak_rss_mb"] > 10
+
+
+def test_a_workers_peak_memory_does_not_include_its_parents(tmp_path):
+    # A parent holding far more than the worker ever touches: the worker's peak must stay
+    # small (ru_maxrss would report the parent's peak, which Linux keeps across exec).
+    import numpy as np
+
+    held = np.ones(600 * 2**20, np.uint8)
+    script = _script(tmp_path, 'report_worker_result({"worker": worker})')
+    small = run_worker(script, "small")
+    assert held.sum() > 0 and small["peak_rss_mb"] < 300
