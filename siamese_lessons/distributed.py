@@ -441,13 +441,51 @@ def train_steps(
     FloatingPointError
         If the loss becomes NaN or infinite; the last checkpoint (before it) is kept.
     """
-    tf = tensorflow()
-    keras = _keras()
     if steps < 1 or checkpoint_every < 1 or log_every < 1:
         raise ValueError(f"steps, checkpoint_every and log_every must be positive, got "
                          f"{steps}, {checkpoint_every}, {log_every}")
     info = worker_info(strategy)
-    replicas = strategy.num_replicas_in_sync
+    model, loss_fn, optimizer, step = _build_in_scope(build, strategy)
+    checkpoints = _Checkpoints(tensorflow().train.Checkpoint(model=model, optimizer=optimizer, step=step),
+                               checkpoint_dir, info, restart=restart, history_path=history_path)
+    start_step = int(step.numpy())
+    if history_path and info.is_chief:
+        _drop_replayed_history(history_path, start_step)
+    iterator = iter(_distribute(make_dataset, strategy, start_step))
+    train_step = _make_train_step(model, loss_fn, optimizer, strategy, xla=xla)
+    logger = _StepLogger(steps, start_step, images_per_step, is_chief=info.is_chief, log_dir=log_dir,
+                         history_path=history_path, progress=progress)
+    s = start_step
+    try:
+        while s < steps:
+            loss = float(train_step(iterator))
+            step.assign_add(1)
+            s += 1
+            _check_finite(loss, s, checkpoints.saved)
+            done = s >= steps or (max_seconds is not None and logger.elapsed() > max_seconds)
+            if s % log_every == 0 or done:
+                logger.log(s, loss)
+            if s % checkpoint_every == 0 or done:
+                checkpoints.save(s)
+            if done:
+                break
+    finally:
+        logger.close()
+        checkpoints.close()
+    return TrainResult(history=logger.history(), start_step=start_step, final_step=s,
+                       seconds=logger.elapsed(), replicas=strategy.num_replicas_in_sync,
+                       checkpoint=checkpoints.saved, model=model)
+
+
+# --- The pieces of train_steps ------------------------------------------------------------
+
+
+def _build_in_scope(build: Callable, strategy):
+    """``build()`` inside ``strategy.scope()``: the model, loss and optimizer (wrapped for loss
+    scaling under ``mixed_float16``, built so its slots exist before a restore), and the
+    global step counter."""
+    tf = tensorflow()
+    keras = _keras()
     with strategy.scope():
         model, loss_fn, optimizer = build()
         if keras.mixed_precision.global_policy().name == "mixed_float16" and not isinstance(
@@ -455,34 +493,66 @@ def train_steps(
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
-    manager, scratch = None, None
-    if checkpoint_dir is not None:
-        directory = Path(checkpoint_dir)
+    return model, loss_fn, optimizer, step
+
+
+class _Checkpoints:
+    """The run's checkpoints: restart or restore on creation, verified saves, scratch cleanup.
+
+    Without a ``directory`` every method does nothing. A worker other than the chief saves
+    to a scratch folder of its own (``tf.distribute`` needs every worker to save), deleted
+    by :meth:`close`; every worker restores the chief's checkpoint.
+    """
+
+    def __init__(self, checkpoint, directory, info: WorkerInfo, *, restart: bool, history_path) -> None:
+        self.manager, self.scratch, self.saved = None, None, None
+        if directory is None:
+            return
+        directory = Path(directory)
+        target = directory
         if not info.is_chief:
-            scratch = directory / f"worker-{info.task_id}-scratch"
-            directory = scratch
+            self.scratch = target = directory / f"worker-{info.task_id}-scratch"
         if restart and info.is_chief:
-            for number in checkpoint_numbers(checkpoint_dir):
-                _delete_checkpoint(checkpoint_dir, number)
-            Path(checkpoint_dir, "checkpoint").unlink(missing_ok=True)
+            for number in checkpoint_numbers(directory):
+                _delete_checkpoint(directory, number)
+            (directory / "checkpoint").unlink(missing_ok=True)
             if history_path:
                 Path(history_path).unlink(missing_ok=True)
-        manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=None)
-        # Every worker restores the chief's checkpoint (on storage all workers share).
-        restored, skipped = restore_newest(checkpoint, checkpoint_dir)
+        self.manager = tensorflow().train.CheckpointManager(checkpoint, str(target), max_to_keep=None)
+        restored, skipped = restore_newest(checkpoint, directory)
         if skipped:
-            warnings.warn(f"newest checkpoint(s) in {checkpoint_dir} could not be restored "
+            warnings.warn(f"newest checkpoint(s) in {directory} could not be restored "
                           f"({'; '.join(skipped)}); resumed from ckpt-{restored}",
-                          CheckpointFallbackWarning, stacklevel=2)
-    start_step = int(step.numpy())
-    if history_path and info.is_chief:
-        _drop_replayed_history(history_path, start_step)
+                          CheckpointFallbackWarning, stacklevel=3)
+
+    def save(self, step: int) -> None:
+        """Save at ``step``, read it back, then prune all but the two newest."""
+        if self.manager is None:
+            return
+        self.saved = self.manager.save(checkpoint_number=step)
+        _verify_and_prune(self.saved, Path(self.manager.directory), step)
+
+    def close(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.saved = None
+
+
+def _distribute(make_dataset: Callable, strategy, start_step: int):
+    """The distributed dataset; ``make_dataset`` gets the start step when it takes two arguments."""
     if len(inspect.signature(make_dataset).parameters) >= 2:
-        dataset = strategy.distribute_datasets_from_function(
-            lambda context: make_dataset(context, start_step))
-    else:
-        dataset = strategy.distribute_datasets_from_function(make_dataset)
+        return strategy.distribute_datasets_from_function(lambda context: make_dataset(context, start_step))
+    return strategy.distribute_datasets_from_function(make_dataset)
+
+
+def _make_train_step(model, loss_fn, optimizer, strategy, *, xla: bool) -> Callable:
+    """One synchronous step: each replica's mean loss over its batch (plus the model's
+    regularisation losses), divided by the replica count so that the summed gradients are
+    those of the global batch; loss-scaled when the optimizer is a ``LossScaleOptimizer``.
+    Returns a ``tf.function`` of the iterator giving the global loss."""
+    tf = tensorflow()
+    keras = _keras()
+    replicas = strategy.num_replicas_in_sync
     scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
     def per_replica_mean(y, pred):
@@ -517,56 +587,64 @@ def train_steps(
         per_replica = strategy.run(replica_step, args=(x, y))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
-    writer = tf.summary.create_file_writer(str(log_dir)) if (log_dir and info.is_chief) else None
-    log = open(history_path, "a", encoding="utf-8") if (history_path and info.is_chief) else None
-    bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "images/s"]) \
-        if progress and info.is_chief else None
-    if bar is not None and start_step:
-        bar.update(start_step)
-    rows: list[dict] = []
-    iterator = iter(dataset)
-    start = last = time.perf_counter()
-    s = last_step = start_step
-    saved = None
-    try:
-        while s < steps:
-            loss = float(train_step(iterator))
-            step.assign_add(1)
-            s += 1
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"the loss became {loss} at step {s}; weights of the last checkpoint "
-                    f"({saved or 'none'}) are kept. Lower the learning "
-                    "rate, or use mixed_bfloat16 instead of mixed_float16.")
-            done = s >= steps or (max_seconds is not None and time.perf_counter() - start > max_seconds)
-            if s % log_every == 0 or done:
-                now = time.perf_counter()
-                rate = (s - last_step) * images_per_step / max(now - last, 1e-9)
-                row = {"step": s, "loss": loss, "images_per_s": rate, "seconds": now - start}
-                rows.append(row)
-                last, last_step = now, s
-                if log is not None:
-                    log.write(json.dumps(row) + "\n")
-                    log.flush()
-                if writer is not None:
-                    with writer.as_default():
-                        tf.summary.scalar("loss", loss, step=s)
-                        tf.summary.scalar("images_per_second", rate, step=s)
-                if bar is not None:
-                    bar.update(s, values=[("loss", loss), ("images/s", rate)])
-            if manager is not None and (s % checkpoint_every == 0 or done):
-                saved = manager.save(checkpoint_number=s)
-                _verify_and_prune(saved, Path(manager.directory), s)
-            if done:
-                break
-    finally:
-        if log is not None:
-            log.close()
-        if writer is not None:
-            writer.close()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-            saved = None
-    return TrainResult(history=pd.DataFrame(rows, columns=["step", "loss", "images_per_s", "seconds"]),
-                       start_step=start_step, final_step=s,
-                       seconds=time.perf_counter() - start, replicas=replicas, checkpoint=saved, model=model)
+    return train_step
+
+
+def _check_finite(loss: float, step: int, saved: str | None) -> None:
+    """The NaN guard: stop at a non-finite loss, before it is checkpointed."""
+    if not math.isfinite(loss):
+        raise FloatingPointError(
+            f"the loss became {loss} at step {step}; weights of the last checkpoint "
+            f"({saved or 'none'}) are kept. Lower the learning "
+            "rate, or use mixed_bfloat16 instead of mixed_float16.")
+
+
+class _StepLogger:
+    """Logged steps: rows in memory and, on the chief, the JSON-lines history, TensorBoard
+    scalars and a progress bar. ``images_per_s`` is measured since the previous logged step."""
+
+    COLUMNS = ("step", "loss", "images_per_s", "seconds")
+
+    def __init__(self, steps: int, start_step: int, images_per_step: int, *, is_chief: bool, log_dir,
+                 history_path, progress: bool) -> None:
+        tf = tensorflow()
+        keras = _keras()
+        self.images_per_step = images_per_step
+        self.writer = tf.summary.create_file_writer(str(log_dir)) if (log_dir and is_chief) else None
+        self.file = open(history_path, "a", encoding="utf-8") if (history_path and is_chief) else None
+        self.bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "images/s"]) \
+            if progress and is_chief else None
+        if self.bar is not None and start_step:
+            self.bar.update(start_step)
+        self.rows: list[dict] = []
+        self.start = self.last = time.perf_counter()
+        self.last_step = start_step
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def log(self, step: int, loss: float) -> None:
+        now = time.perf_counter()
+        rate = (step - self.last_step) * self.images_per_step / max(now - self.last, 1e-9)
+        row = {"step": step, "loss": loss, "images_per_s": rate, "seconds": now - self.start}
+        self.rows.append(row)
+        self.last, self.last_step = now, step
+        if self.file is not None:
+            self.file.write(json.dumps(row) + "\n")
+            self.file.flush()
+        if self.writer is not None:
+            tf = tensorflow()
+            with self.writer.as_default():
+                tf.summary.scalar("loss", loss, step=step)
+                tf.summary.scalar("images_per_second", rate, step=step)
+        if self.bar is not None:
+            self.bar.update(step, values=[("loss", loss), ("images/s", rate)])
+
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.writer is not None:
+            self.writer.close()
