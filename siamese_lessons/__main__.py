@@ -15,6 +15,7 @@ train
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -114,8 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--quiet", action="store_true", help="no progress bars")
     pairs.set_defaults(run=_make_pairs)
 
-    from .distributed import PEER_TIMEOUT_S, PRECISIONS, STRATEGIES
-    from .scale import LOSSES, MINING, TOWER_NAMES
+    from .distributed import PRECISIONS, STRATEGIES
+    from .scale import LOSSES, MINING, TOWER_NAMES, ScaleConfig
+
+    # The defaults are ScaleConfig's: one owner, whether a run starts here or from Python.
+    default = {f.name: f.default for f in dataclasses.fields(ScaleConfig)
+               if f.default is not dataclasses.MISSING}
 
     tr = commands.add_parser(
         "train",
@@ -129,45 +134,50 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("source", help="clean list file ('<identity>/<image>.jpg <label>' lines, paths relative "
                                    "to the list's folder) or a folder with one sub-folder per identity")
     tr.add_argument("--out-dir", required=True, help="run folder (created; reused to resume)")
-    tr.add_argument("--loss", choices=LOSSES, default="triplet",
+    tr.add_argument("--loss", choices=LOSSES, default=default["loss"],
                     help="binary: sigmoid pair model (the seed's); contrastive: distance model; triplet: "
-                         "online mining on P x K batches (default)")
-    tr.add_argument("--tower", choices=TOWER_NAMES, default="improved")
+                         "online mining on P x K batches (default: %(default)s)")
+    tr.add_argument("--tower", choices=TOWER_NAMES, default=default["tower"])
     tr.add_argument("--filters", type=_positive_int, nargs="+",
                     help="filters per block of the improved tower")
-    tr.add_argument("--embedding-dim", type=_positive_int, default=128)
-    tr.add_argument("--image-size", type=_positive_int, nargs=2, default=[112, 112], metavar=("H", "W"))
-    tr.add_argument("--channels", type=int, choices=(1, 3), default=3)
-    tr.add_argument("--batch-size", type=_positive_int, default=64,
+    tr.add_argument("--embedding-dim", type=_positive_int, default=default["embedding_dim"])
+    tr.add_argument("--image-size", type=_positive_int, nargs=2, default=list(default["image_size"]),
+                    metavar=("H", "W"))
+    tr.add_argument("--channels", type=int, choices=(1, 3), default=default["channels"])
+    tr.add_argument("--batch-size", type=_positive_int, default=default["batch_size"],
                     help="per replica: pairs, or images (P x K) for triplet; global = this x replicas")
-    tr.add_argument("--k", type=_positive_int, default=4, help="images per identity in a triplet batch")
+    tr.add_argument("--k", type=_positive_int, default=default["k"],
+                    help="images per identity in a triplet batch")
     tr.add_argument("--steps", type=_positive_int, required=True, help="optimizer steps of the whole run")
-    tr.add_argument("--learning-rate", type=_positive_float, default=1e-3,
+    tr.add_argument("--learning-rate", type=_positive_float, default=default["learning_rate"],
                     help="Adam, cosine-decayed over --steps")
-    tr.add_argument("--margin", type=_positive_float, default=0.2)
-    tr.add_argument("--mining", choices=MINING, default="semi_hard",
-                    help="triplet miner: FaceNet's semi-hard (default), batch_all or batch_hard")
+    tr.add_argument("--margin", type=_positive_float, default=default["margin"])
+    tr.add_argument("--mining", choices=MINING, default=default["mining"],
+                    help="triplet miner: FaceNet's semi_hard, batch_all or batch_hard (default: %(default)s)")
     tr.add_argument("--no-augment", action="store_true", help="no flips or affine distortion")
-    tr.add_argument("--pairs", type=_positive_int, default=100_000,
+    tr.add_argument("--pairs", type=_positive_int, default=default["pairs_per_kind"],
                     help="positive (and negative) pairs to write for the pair losses")
-    tr.add_argument("--shards", type=_positive_int, default=16, help="TFRecord shards to write for triplet")
-    tr.add_argument("--strategy", choices=STRATEGIES, default="auto",
+    tr.add_argument("--shards", type=_positive_int, default=default["num_shards"],
+                    help="TFRecord shards to write for triplet")
+    tr.add_argument("--strategy", choices=STRATEGIES, default=default["strategy"],
                     help="auto: multiworker if TF_CONFIG lists workers, mirrored if 2+ GPUs, else default")
-    tr.add_argument("--peer-timeout", type=_positive_float, default=PEER_TIMEOUT_S,
+    tr.add_argument("--peer-timeout", type=_positive_float, default=default["peer_timeout"],
                     help="multiworker: seconds to wait for the TF_CONFIG peers before stopping with an error "
                          "naming them (default %(default)s)")
-    tr.add_argument("--precision", choices=PRECISIONS, default="float32")
+    tr.add_argument("--precision", choices=PRECISIONS, default=default["precision"])
     tr.add_argument("--xla", action="store_true", help="compile the training step with XLA")
-    tr.add_argument("--checkpoint-every", type=_positive_int, default=100, help="steps between checkpoints")
+    tr.add_argument("--checkpoint-every", type=_positive_int, default=default["checkpoint_every"],
+                    help="steps between checkpoints")
     tr.add_argument("--restart", action="store_true",
                     help="delete OUT_DIR's checkpoints and history and start from step 0 instead of resuming "
                          "(needed when no checkpoint there can be restored)")
-    tr.add_argument("--log-every", type=_positive_int, default=10, help="steps between log lines")
+    tr.add_argument("--log-every", type=_positive_int, default=default["log_every"],
+                    help="steps between log lines")
     tr.add_argument("--max-minutes", type=_positive_float, help="stop (after a checkpoint) after this long")
     tr.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs in OUT_DIR/logs")
     tr.add_argument("--export-tflite", action="store_true",
                     help="also write OUT_DIR/embedder.tflite and check it against Keras")
-    tr.add_argument("--seed", type=_count, default=0)
+    tr.add_argument("--seed", type=_count, default=default["seed"])
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=_train)
     return parser
