@@ -41,8 +41,6 @@ from .distributed import (
 __all__ = [
     "LOSSES",
     "MINING",
-    "PROFILE_CONFIGS",
-    "PROFILE_IDENTITIES",
     "TOWER_NAMES",
     "ScaleConfig",
     "ScaleRun",
@@ -452,20 +450,3 @@ def train(
         (out / "run.json").write_text(json.dumps(summary, indent=1))
     return ScaleRun(result=result, data_dir=str(data_dir), model_path=model_path, embedder_path=embedder_path,
                     tflite_path=tflite_path, tflite_max_error=tflite_error, global_batch=global_batch)
-
-
-#: Chapter 7's run in each profile: the same recipe, different sizes.
-#: ``quick`` (CPU, CI): 64x64 grey, a small tower, 60 steps on 300 LFW identities.
-#: ``full`` (one GPU): 112x112 RGB, the full improved tower, P x K = 64 x 4, mixed
-#: bfloat16, 20,000 steps on every LFW identity with two or more images.
-PROFILE_CONFIGS = {
-    "quick": ScaleConfig(loss="triplet", tower_kwargs={"filters": (32, 64, 128, 128), "convs_per_block": 1,
-                                                       "dropout": 0.0},
-                         image_size=(64, 64), channels=1, batch_size=64, k=4, steps=300, learning_rate=1e-3,
-                         checkpoint_every=50, log_every=25, num_shards=4),
-    "full": ScaleConfig(loss="triplet", image_size=(112, 112), channels=3, batch_size=256, k=4, steps=20_000,
-                        learning_rate=1e-3, precision="mixed_bfloat16", checkpoint_every=1000, log_every=100,
-                        num_shards=16),
-}
-#: Identities of LFW used by chapter 7 in each profile (``None``: all).
-PROFILE_IDENTITIES = {"quick": 1000, "full": None}

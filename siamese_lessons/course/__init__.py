@@ -12,5 +12,6 @@ the chapter shows, at that chapter's full-profile sizes.
 - :mod:`~siamese_lessons.course.ch04_contrastive`, :mod:`~siamese_lessons.course.ch05_triplet`:
   chapters 4 and 5, with :mod:`~siamese_lessons.course.faces`, their split of LFW by person.
 - :mod:`~siamese_lessons.course.ch06_protocol`: chapter 6, every method under View 2.
+- :mod:`~siamese_lessons.course.ch07_msceleb_scale`: chapter 7, training at scale on the LFW clean list.
 - :mod:`~siamese_lessons.course.ch08_margin_softmax`: chapter 8, margin-softmax embeddings.
 """
