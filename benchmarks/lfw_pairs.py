@@ -1,7 +1,9 @@
 """Chapter 2's ladder on LFW View 1, at a chosen size: the seed model, then one change at a time.
 
 Runs :data:`siamese_lessons.course.ch02_lfw_pairs.LFW_STEPS` with
-:func:`siamese_lessons.course.ch02_lfw_pairs.run_lfw_step` (the code the chapter runs) and
+:func:`siamese_lessons.course.ch02_lfw_pairs.run_step` at chapter 2's sizes for the profile
+(``ch02.SIZES``; ``--resize``, ``--epochs`` and ``--sampled-pairs`` override them, and the
+record then says ``"profile": "reduced"`` with the overrides), the code the chapter runs, and
 writes per-step DevTest accuracy (threshold chosen on the 55 validation pairs),
 AUC, the kept epoch, the best per-epoch test accuracy (Keras's, at threshold 0.5:
 what picking the epoch on the test set would have reported), training time and
@@ -62,46 +64,50 @@ def _load_cache(path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    import dataclasses
+
     from siamese_lessons import get_profile
-    from siamese_lessons.course.ch02_lfw_pairs import LFW_STEPS, lfw_step_data, run_lfw_step
+    from siamese_lessons.course import ch02_lfw_pairs as ch02
     from siamese_lessons.results import command_line, format_table, hardware, profile_label, write_result
 
-    names = [s.name for s in LFW_STEPS]
+    names = [s.name for s in ch02.LFW_STEPS]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=None, help="quick, full or auto (default: the environment's)")
-    parser.add_argument("--resize", type=float, default=None, help="override the profile's LFW resize")
-    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    parser.add_argument("--resize", type=float, default=None,
+                        help="override chapter 2's LFW resize (1.0: the full 250x250 frame)")
+    parser.add_argument("--epochs", type=int, default=None, help="override chapter 2's epochs")
     parser.add_argument("--steps", nargs="+", default=names, choices=names)
-    parser.add_argument("--sampled-pairs", type=int, default=None)
+    parser.add_argument("--sampled-pairs", type=int, default=None, help="override chapter 2's sampled pairs")
     parser.add_argument("--arrays", default=None, help="read the data from an --export-arrays file")
     parser.add_argument("--export-arrays", default=None, help="write the steps' data to this .npz and stop")
     parser.add_argument("--out", default=str(HERE / "results" / "lfw_pairs.json"))
     args = parser.parse_args(argv)
     profile = get_profile(args.profile)
-    resize = profile.lfw_resize if args.resize is None else (None if args.resize == 1.0 else args.resize)
-    epochs = profile.epochs if args.epochs is None else args.epochs
-    sampled = args.sampled_pairs or (20_000 if profile.name == "full" else 1_500)
+    base = ch02.sizes(profile)  # the chapter's own sizes; the options below override them
+    given = {k: v for k, v in {"resize": args.resize, "epochs": args.epochs,
+                               "sampled_pairs": args.sampled_pairs}.items() if v is not None}
+    run = dataclasses.replace(base, **{k: None if (k, v) == ("resize", 1.0) else v for k, v in given.items()})
+    overridden = {k: v for k, v in given.items() if getattr(run, k) != getattr(base, k)}
     cache: dict = {} if args.arrays is None else _load_cache(args.arrays)
     if args.export_arrays:
-        for step in LFW_STEPS:
+        for step in ch02.LFW_STEPS:
             if step.name in args.steps:
-                lfw_step_data(step, resize=resize, train_pairs=profile.max_train_pairs,
-                              test_pairs=profile.max_test_pairs, sampled_pairs=sampled, cache=cache)
+                ch02.lfw_step_data(step, resize=run.resize, train_pairs=run.train_pairs,
+                                   test_pairs=run.test_pairs, sampled_pairs=run.sampled_pairs,
+                                   validation_pairs=run.validation_pairs, cache=cache)
         print("wrote", _save_cache(args.export_arrays, cache))
         return {}
     rows, steps = [], {}
-    for step in LFW_STEPS:
+    for step in ch02.LFW_STEPS:
         if step.name not in args.steps:
             continue
         print(f"== {step.name}: {step.what}", flush=True)
-        exp = run_lfw_step(step, resize=resize, train_pairs=profile.max_train_pairs,
-                           test_pairs=profile.max_test_pairs, sampled_pairs=sampled, epochs=epochs,
-                           batch_size=64, cache=cache, verbose=2)
+        exp = ch02.run_step(step, run, cache=cache, verbose=2)
         h = exp.fit.history
         m = dict(exp.metrics)
         m["best_test_accuracy_over_epochs"] = float(h["test_accuracy"].max())
         m["train_accuracy_at_kept_epoch"] = float(h.loc[h["epoch"] == exp.fit.best_epoch, "accuracy"].iloc[0])
-        side = int((250 if resize is None else int(resize * 250)) * step.resolution_factor)
+        side = int((250 if run.resize is None else int(run.resize * 250)) * step.resolution_factor)
         m["image_side"] = side
         steps[step.name] = {"what": step.what, **m, "history": h.round(4).to_dict("list")}
         rows.append({"step": step.name, "side": side, "test acc": m["test_accuracy"], "AUC": m["test_auc"],
@@ -112,15 +118,13 @@ def main(argv: list[str] | None = None) -> dict:
     print(format_table(rows))
     result = {
         "benchmark": "lfw_pairs",
-        **profile_label(profile.name, {"resize": args.resize if resize != profile.lfw_resize else None,
-                                       "epochs": args.epochs if epochs != profile.epochs else None,
-                                       "sampled_pairs": args.sampled_pairs}),
+        **profile_label(profile.name, overridden),
         "hardware": hardware(),
         "command": command_line("benchmarks/lfw_pairs.py", argv),
-        "epochs": epochs,
-        "train_pairs": profile.max_train_pairs or 2145,
-        "validation_pairs": 55,
-        "test_pairs": profile.max_test_pairs or 1000,
+        "epochs": run.epochs,
+        "train_pairs": run.train_pairs or 2145,
+        "validation_pairs": run.validation_pairs,
+        "test_pairs": run.test_pairs or 1000,
         "steps": steps,
     }
     print(f"wrote {write_result(result, args.out)}")

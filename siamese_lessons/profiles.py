@@ -1,10 +1,11 @@
 """Run profiles: one set of sizes for a CPU/CI run, one for the real experiment.
 
-Every notebook and command-line run reads its sizes (image size, number of
-pairs, epochs, batch, sweep grid, time caps) from a :class:`Profile`. The same
-code runs in both profiles; ``quick`` only shrinks the numbers so that a
-notebook finishes in about a minute on two CPU cores, ``full`` reproduces the
-experiment the chapter is about.
+A profile names which sizes a run uses: each chapter's module in
+:mod:`siamese_lessons.course` keeps its sizes for both (``SIZES["quick"]``,
+``SIZES["full"]``), and a :class:`Profile` holds only what the chapters share (the
+LFW image sizes). The same code runs in both profiles; ``quick`` only shrinks the
+numbers so that a notebook finishes in minutes on two CPU cores, ``full``
+reproduces the experiment the chapter is about.
 
 The profile is chosen by the environment variable ``SIAMESE_LESSONS_PROFILE``:
 
@@ -35,111 +36,65 @@ _VALID = ("quick", "full", "auto")
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """Sizes of one kind of run.
+    """What every chapter shares in one kind of run; each chapter's own sizes (pairs,
+    epochs, batches, towers) live in its module of :mod:`siamese_lessons.course`,
+    keyed by the profile's name.
 
     Parameters
     ----------
     name : str
         ``"quick"`` or ``"full"``.
     lfw_resize : float or None
-        Resize factor applied to LFW images after the crop (scikit-learn's
-        ``resize`` semantics: the output side is ``int(resize * side)``);
-        ``None`` keeps the full 250x250 images of the LFW seed experiment.
-    lfw_color : bool
-        Keep RGB channels instead of averaging them to grey.
+        Resize factor of the full 250x250 LFW frame (scikit-learn's ``resize``
+        semantics: the output side is ``int(resize * 250)``); ``None`` keeps the
+        250x250 images of the LFW seed experiment. Used where a chapter shows the
+        whole frame (the data tour).
     face_crop_resize : float or None
-        Resize of the classic 125x94 LFW face crop used by the embedding chapters
-        (``None`` keeps 125x94).
-    max_train_pairs, max_test_pairs : int or None
-        Caps on the number of LFW pairs used for training and testing
-        (``None``: all of them). Subsets are drawn balanced and seeded.
-    epochs : int
-        Training epochs.
-    batch_size : int
-        Batch size (per replica when training is distributed).
-    pk : (int, int)
-        Identities per batch and images per identity for triplet mining.
-    steps_per_epoch : int
-        Batches per epoch where data is drawn rather than enumerated (P x K).
-    seeds : tuple of int
-        Seeds repeated for error bars.
-    max_train_seconds : float or None
-        Wall-clock cap for one training run (``None``: no cap).
+        Resize of the classic 125x94 LFW face crop that the embedding chapters
+        (4, 5, 6 and 8) train and score on (``None`` keeps 125x94), so that their
+        numbers compare.
     """
 
     name: str
     lfw_resize: float | None
-    lfw_color: bool
     face_crop_resize: float | None
-    max_train_pairs: int | None
-    max_test_pairs: int | None
-    epochs: int
-    batch_size: int
-    pk: tuple[int, int]
-    steps_per_epoch: int
-    seeds: tuple[int, ...]
-    max_train_seconds: float | None
 
     def __post_init__(self) -> None:
         if self.name not in ("quick", "full"):
             raise ProfileError(f"profile name must be 'quick' or 'full', got {self.name!r}")
-        if self.lfw_resize is not None and not (0 < self.lfw_resize <= 1):
-            raise ValueError(f"lfw_resize must be in (0, 1] or None, got {self.lfw_resize!r}")
-        for field in ("epochs", "batch_size"):
+        for field in ("lfw_resize", "face_crop_resize"):
             value = getattr(self, field)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{field} must be a positive integer, got {value!r}")
-        if not self.seeds:
-            raise ValueError("seeds must name at least one seed")
+            if value is not None and not (0 < value <= 1):
+                raise ValueError(f"{field} must be in (0, 1] or None, got {value!r}")
 
     @property
     def lfw_image_shape(self) -> tuple[int, int]:
         """Height and width of an LFW image (full 250x250 frame) in this profile."""
-        side = 250 if self.lfw_resize is None else int(self.lfw_resize * 250)
-        return (side, side)
+        from .data._common import output_shape
+
+        return output_shape((250, 250), None, self.lfw_resize)
+
+    @property
+    def face_crop_shape(self) -> tuple[int, int]:
+        """Height and width of the classic 125x94 LFW face crop in this profile."""
+        from .data._common import output_shape
+        from .data.lfw import LFW_CLASSIC_CROP
+
+        return output_shape((250, 250), LFW_CLASSIC_CROP, self.face_crop_resize)
 
     def describe(self) -> str:
-        """One line naming the profile and its main sizes."""
-        h, w = self.lfw_image_shape
-        pairs = "all" if self.max_train_pairs is None else str(self.max_train_pairs)
-        return (
-            f"profile={self.name}: LFW {h}x{w} {'RGB' if self.lfw_color else 'grey'}, "
-            f"train pairs={pairs}, epochs={self.epochs}, batch={self.batch_size}, "
-            f"seeds={len(self.seeds)}"
-        )
+        """One line naming the profile and the sizes every chapter shares."""
+        (h, w), (fh, fw) = self.lfw_image_shape, self.face_crop_shape
+        kind = "CPU/CI sizes" if self.name == "quick" else "the real experiments"
+        return (f"profile={self.name} ({kind}): LFW frame {h}x{w}, face crop {fh}x{fw}; "
+                f"each chapter's own sizes are in siamese_lessons.course")
 
 
-#: The real experiment: full-resolution LFW, all pairs.
-FULL = Profile(
-    name="full",
-    lfw_resize=None,
-    lfw_color=False,
-    face_crop_resize=None,
-    max_train_pairs=None,
-    max_test_pairs=None,
-    epochs=30,
-    batch_size=64,
-    pk=(16, 4),
-    steps_per_epoch=500,
-    seeds=(0, 1, 2),
-    max_train_seconds=None,
-)
+#: The real experiments: full-resolution LFW frames and face crops.
+FULL = Profile(name="full", lfw_resize=None, face_crop_resize=None)
 
-#: CPU / CI sizes: 62x62 LFW, a few hundred pairs, two epochs.
-QUICK = Profile(
-    name="quick",
-    lfw_resize=0.25,
-    lfw_color=False,
-    face_crop_resize=0.5,
-    max_train_pairs=512,
-    max_test_pairs=256,
-    epochs=2,
-    batch_size=32,
-    pk=(8, 4),
-    steps_per_epoch=40,
-    seeds=(0, 1),
-    max_train_seconds=20.0,
-)
+#: CPU / CI sizes: 62x62 LFW frames, 62x47 face crops.
+QUICK = Profile(name="quick", lfw_resize=0.25, face_crop_resize=0.5)
 
 #: All named profiles.
 PROFILES: Mapping[str, Profile] = MappingProxyType({"quick": QUICK, "full": FULL})
@@ -173,8 +128,8 @@ def get_profile(name: str | Profile | None = None) -> Profile:
     Examples
     --------
     >>> from siamese_lessons import get_profile
-    >>> get_profile("quick").epochs
-    2
+    >>> get_profile("quick").face_crop_shape
+    (62, 47)
     """
     if isinstance(name, Profile):
         return name

@@ -42,17 +42,24 @@ def test_unknown_profile_lists_the_valid_ones(monkeypatch):
 
 def test_profiles_are_frozen_and_sizes_consistent():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        QUICK.epochs = 100
+        QUICK.lfw_resize = 1.0
     assert FULL.lfw_image_shape == (250, 250)
     assert QUICK.lfw_image_shape == (62, 62)  # int(0.25 * 250)
-    assert "profile=quick" in QUICK.describe() and "62x62" in QUICK.describe()
+    # the classic crop is rows 70:195 and columns 78:172 of the frame: 125 x 94
+    assert FULL.face_crop_shape == (125, 94) and QUICK.face_crop_shape == (62, 47)
+    assert "profile=quick" in QUICK.describe() and "62x62" in QUICK.describe() and "62x47" in QUICK.describe()
+
+
+def test_a_profile_holds_only_what_the_chapters_share():
+    # Chapter sizes (pairs, epochs, batches) belong to the chapter modules, not to Profile.
+    assert [f.name for f in dataclasses.fields(QUICK)] == ["name", "lfw_resize", "face_crop_resize"]
 
 
 def test_invalid_profile_values_are_rejected():
     with pytest.raises(ValueError, match="lfw_resize"):
         dataclasses.replace(QUICK, lfw_resize=2.0)
-    with pytest.raises(ValueError, match="epochs"):
-        dataclasses.replace(QUICK, epochs=0)
+    with pytest.raises(ValueError, match="face_crop_resize"):
+        dataclasses.replace(QUICK, face_crop_resize=0.0)
     with pytest.raises(ProfileError):
         dataclasses.replace(QUICK, name="medium")
 
