@@ -32,6 +32,9 @@ def test_pairset_views_and_subset_share_the_table():
     assert ps.people == {"a", "b"}
     sub = ps.subset(np.array([False, True]))
     assert len(sub) == 1 and sub.images is ps.images and sub.labels.tolist() == [0]
+    assert ps.subset([1]).pairs.tolist() == [[1, 2]]
+    with pytest.raises(ValueError, match=r"boolean index must have shape \(2,\)"):
+        ps.subset(np.array([True]))
     assert "1 same, 1 different" in repr(ps)
 
 
@@ -56,6 +59,10 @@ def test_identity_set_counts_and_subset():
     assert ds.identities.tolist() == ["x", "y", "y", "z"]
     sub = ds.subset([1, 3])
     assert sub.n_classes == 2 and sub.groups["g"].tolist() == [6, 8]
+    masked = ds.subset(np.array([False, True, False, True]))
+    assert masked.labels.tolist() == [1, 2] and masked.groups["g"].tolist() == [6, 8]
+    with pytest.raises(ValueError, match=r"boolean index must have shape \(4,\), got \(3,\)"):
+        ds.subset(np.array([True, False, True]))
     with pytest.raises(IndexError):
         IdentitySet(images=np.zeros((1, 3, 3), np.uint8), labels=[3], class_names=["x"])
     with pytest.raises(ValueError, match="groups"):

@@ -51,6 +51,17 @@ def _as_index(values, n: int, what: str, shape_tail: tuple[int, ...] = ()) -> np
     return arr
 
 
+def _subset_index(index, n: int) -> np.ndarray:
+    """``index`` of a ``subset`` call as positions: ints as given, a boolean mask of length
+    ``n`` as the positions it selects."""
+    index = np.asarray(index)
+    if index.dtype == bool:
+        if index.shape != (n,):
+            raise ValueError(f"boolean index must have shape ({n},), got {index.shape}")
+        index = np.flatnonzero(index)
+    return index
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class PairSet:
     """Image pairs with same/different labels, stored without duplication.
@@ -149,11 +160,7 @@ class PairSet:
 
     def subset(self, index: Sequence[int] | np.ndarray, name: str | None = None) -> PairSet:
         """Return the pairs at ``index`` (ints or a boolean mask), sharing the image table."""
-        index = np.asarray(index)
-        if index.dtype == bool:
-            if index.shape != (len(self),):
-                raise ValueError(f"boolean index must have shape ({len(self)},), got {index.shape}")
-            index = np.flatnonzero(index)
+        index = _subset_index(index, len(self))
         return dataclasses.replace(
             self,
             pairs=self.pairs[index],
@@ -252,11 +259,7 @@ class IdentitySet:
 
     def subset(self, index: Sequence[int] | np.ndarray, name: str | None = None) -> IdentitySet:
         """Images at ``index`` (ints or boolean mask). Class names are kept unchanged."""
-        index = np.asarray(index)
-        if index.dtype == bool:
-            if index.shape != (len(self),):
-                raise ValueError(f"boolean index must have shape ({len(self)},), got {index.shape}")
-            index = np.flatnonzero(index)
+        index = _subset_index(index, len(self))
         return dataclasses.replace(
             self,
             images=self.images[index],
