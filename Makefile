@@ -50,7 +50,9 @@ book: $(BIN)/.installed $(STAGE)
 
 # Every chapter once through nbmake, executed in a copy under $(EXECUTED) so that
 # `make book-executed` can render it without running it again, and the unit tests, on
-# two pytest-xdist workers (the chapters first: they are the longest items).
+# two pytest-xdist workers (the chapters first: they are the longest items). Items go to
+# the workers one at a time (--maxschedchunk=1): xdist's default hands each worker a
+# run of consecutive items first, which put every chapter on one worker.
 test: $(BIN)/.installed $(STAGE)
 	$(BIN)/ruff check .
 	rm -rf $(EXECUTED) && mkdir -p $(EXECUTED)
@@ -58,7 +60,7 @@ test: $(BIN)/.installed $(STAGE)
 	sed -i 's/^\(  execute_notebooks:\) force .*/\1 "off"           # executed by make test/' $(EXECUTED)/_config.yml
 	grep -q 'execute_notebooks: "off"' $(EXECUTED)/_config.yml
 	$(BIN)/pytest $(EXECUTED)/book tests --nbmake --nbmake-timeout=600 --overwrite -p no:cacheprovider \
-		-n $(TEST_WORKERS) --durations=15
+		-n $(TEST_WORKERS) --maxschedchunk=1 --durations=15
 
 # The book from the chapters `make test` executed (no second execution); CI uses it.
 book-executed: $(BIN)/.installed
