@@ -182,9 +182,11 @@ def load_omniglot(
         try:
             return load_omniglot("background", download_if_missing=download_if_missing)
         except DatasetNotFoundError as exc:
-            warnings.warn(f"The full Omniglot background set is not available ({exc.path} is "
-                          "missing and cannot be downloaded); "
-                          "using the two official small background sets instead "
+            # The file by name and the variable that locates it, not the absolute path: notebooks
+            # show this warning to readers, and the path is a machine's cache or scratch folder.
+            warnings.warn(f"The full Omniglot background set is not available "
+                          f"({Path(exc.path).name} is not in ${exc.variable}/datasets and cannot be "
+                          "downloaded); using the two official small background sets instead "
                           "(8 alphabets, 242 characters).", stacklevel=2)
             return load_omniglot("background_small", download_if_missing=download_if_missing)
     if subset not in _SETS:
