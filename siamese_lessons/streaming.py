@@ -60,13 +60,19 @@ def _check_size(image_size: Sequence[int], channels: int) -> tuple[int, int]:
 def decode_image(data, image_size: Sequence[int], channels: int = 3):
     """Decode encoded image bytes (JPEG, PNG, BMP, GIF) to ``float32`` in [0, 1].
 
+    The conventions are :func:`siamese_lessons.data.read_image`'s, so that a model trained
+    on streamed files and scored on the in-memory loaders sees the same pixels: grey is the
+    mean of the R, G and B channels (scikit-learn's LFW grey, not TensorFlow's luma
+    weights), and resizing is antialiased bicubic (Pillow's ``BICUBIC``, which the loaders
+    and scikit-learn use). On a lossless file the two agree to within one grey level; on a
+    JPEG the decoders' own rounding adds about one more.
+
     Parameters
     ----------
     data : tf.Tensor
         Scalar ``tf.string`` with the file's bytes.
     image_size : (int, int)
-        Output ``(height, width)``; resized with antialiased bilinear
-        interpolation when the image differs.
+        Output ``(height, width)``.
     channels : {1, 3}
 
     Returns
@@ -76,9 +82,12 @@ def decode_image(data, image_size: Sequence[int], channels: int = 3):
     """
     tf = tensorflow()
     size = _check_size(image_size, channels)
-    image = tf.io.decode_image(data, channels=channels, expand_animations=False)
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image = tf.image.convert_image_dtype(image, tf.float32)
-    image = tf.clip_by_value(tf.image.resize(image, size, antialias=True), 0.0, 1.0)
+    if channels == 1:
+        image = tf.reduce_mean(image, axis=-1, keepdims=True)
+    image = tf.image.resize(image, size, method="bicubic", antialias=True)
+    image = tf.clip_by_value(image, 0.0, 1.0)
     return tf.ensure_shape(image, (*size, channels))
 
 

@@ -38,6 +38,32 @@ def test_decode_image_resizes_to_size_and_unit_range(flat_faces):
     np.testing.assert_allclose(image, _value(1, 2) / 255.0, atol=1e-6)  # a flat image stays flat
 
 
+@pytest.mark.parametrize("color", [False, True])
+def test_decode_image_follows_the_in_memory_loaders_conventions(tmp_path, color):
+    # A lossless image whose channels differ: TensorFlow's own grey (luma weights) and its
+    # bilinear resize were 12 grey levels off read_image's channel mean and bicubic resize.
+    tf = pytest.importorskip("tensorflow")
+    from PIL import Image
+
+    from siamese_lessons.data import read_image
+
+    y, x = np.mgrid[0:100, 0:80]
+    rng = np.random.default_rng(0)
+    rgb = np.stack([127 + 100 * np.sin(x / 7 + c) * np.cos(y / 9 - c) for c in range(3)], -1)
+    rgb = np.clip(rgb + rng.normal(0, 10, rgb.shape), 0, 255).astype(np.uint8)
+    path = tmp_path / "face.png"
+    Image.fromarray(rgb).save(path)
+    expected = read_image(path, color=color, resize=0.37).astype(np.float32)  # 37 x 29
+    got = st.decode_image(tf.io.read_file(str(path)), expected.shape[:2], channels=3 if color else 1)
+    got = got.numpy() * 255
+    got = got if color else got[..., 0]
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 1.0  # Pillow rounds to whole levels; TensorFlow does not
+    if not color:  # and the grey is the channels' mean, by hand
+        mean_grey = st.decode_image(tf.io.read_file(str(path)), (100, 80), channels=1).numpy()[..., 0] * 255
+        np.testing.assert_allclose(mean_grey, rgb.astype(np.float64).mean(axis=2), atol=1e-3)
+
+
 def _write_pairs(path, lines):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
