@@ -40,8 +40,22 @@ def describe_environment(profile: Profile | None = None) -> dict[str, str]:
     return info
 
 
+def _plain_warning(message, category, filename, lineno, line=None) -> str:
+    return f"{category.__name__}: {message}\n"
+
+
 def show_environment(profile: Profile | None = None) -> Profile:
-    """Print :func:`describe_environment` and return the active profile."""
+    """Print :func:`describe_environment` and return the active profile.
+
+    In a Jupyter kernel it also makes warnings print as ``UserWarning: message``, without
+    the path of the kernel's temporary cell file (``/tmp/ipykernel_.../...py:3:``), which
+    means nothing to a reader of the executed chapter.
+    """
+    import sys
+    import warnings
+
+    if "ipykernel" in sys.modules:
+        warnings.formatwarning = _plain_warning
     profile = profile or get_profile()
     for key, value in describe_environment(profile).items():
         print(f"{key:>14}: {value}")

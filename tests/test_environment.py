@@ -10,6 +10,22 @@ def test_environment_report_names_versions_and_profile(capsys):
     assert "profile=quick" in capsys.readouterr().out
 
 
+def test_in_a_notebook_warnings_print_without_the_kernels_cell_path(monkeypatch, capsys):
+    import sys
+    import types
+    import warnings
+
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # restored afterwards
+    cell = "/tmp/ipykernel_11345/3321465063.py"
+    assert cell in warnings.formatwarning("the small sets", UserWarning, cell, 3)  # Python's own format
+    show_environment(QUICK)  # outside a kernel: left alone
+    assert cell in warnings.formatwarning("the small sets", UserWarning, cell, 3)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    show_environment(QUICK)
+    assert warnings.formatwarning("the small sets", UserWarning, cell, 3) == "UserWarning: the small sets\n"
+    capsys.readouterr()
+
+
 def test_first_tensorflow_import_is_quiet():
     """TensorFlow's C++ start-up lines must not reach a notebook's stderr."""
     import os
