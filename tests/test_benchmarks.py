@@ -51,7 +51,8 @@ def test_lfw_pairs_smoke(lfw_data_home, tmp_path):
     assert seed["image_side"] == 50 and result["steps"]["more pairs"]["image_side"] == 25
     for key in ("test_accuracy", "test_auc", "best_test_accuracy_over_epochs", "history", "train_seconds"):
         assert key in seed
-    assert seed["best_test_accuracy_over_epochs"] >= min(seed["history"]["test_accuracy"])
+    # the history is stored to 4 decimals, the best epoch's accuracy as measured (float32)
+    assert seed["best_test_accuracy_over_epochs"] >= min(seed["history"]["test_accuracy"]) - 5e-5
     assert "hardware" in result and result["profile"] == "reduced" and result["base_profile"] == "quick"
     assert result["overrides"] == {"resize": 0.2, "epochs": 1, "sampled_pairs": 200}
 
