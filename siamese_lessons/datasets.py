@@ -21,7 +21,7 @@ import numpy as np
 
 from ._tf import backend_name, tensorflow
 from ._tf import keras as _keras
-from .data.containers import PairSet
+from .data.containers import PIXEL_MAX, PairSet, as_model_input
 
 __all__ = ["ArrayBatches", "ArrayPairs", "identity_batch_dataset", "pair_dataset"]
 
@@ -31,6 +31,12 @@ def _image_table(images: np.ndarray) -> np.ndarray:
     if images.dtype != np.uint8:
         raise TypeError(f"images must be uint8, got {images.dtype}")
     return images if images.ndim == 4 else images[..., None]
+
+
+def _scaled(tf, images):
+    """:func:`~siamese_lessons.data.as_model_input` inside a ``tf.data`` map (the table already
+    has its channel axis)."""
+    return tf.cast(images, tf.float32) / PIXEL_MAX
 
 
 def pair_dataset(
@@ -79,9 +85,7 @@ def pair_dataset(
         ds = ds.repeat()
 
     def gather(idx, label):
-        left = tf.cast(tf.gather(table, idx[:, 0]), tf.float32) / 255.0
-        right = tf.cast(tf.gather(table, idx[:, 1]), tf.float32) / 255.0
-        return (left, right), label
+        return (_scaled(tf, tf.gather(table, idx[:, 0])), _scaled(tf, tf.gather(table, idx[:, 1]))), label
 
     return ds.batch(source.batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE)
@@ -116,7 +120,7 @@ def identity_batch_dataset(images: np.ndarray, labels: np.ndarray, batches: np.n
     table, label_table = tf.constant(source.table), tf.constant(source.labels)
 
     def gather(idx):
-        return tf.cast(tf.gather(table, idx), tf.float32) / 255.0, tf.gather(label_table, idx)
+        return _scaled(tf, tf.gather(table, idx)), tf.gather(label_table, idx)
 
     return tf.data.Dataset.from_tensor_slices(source.batches).map(
         gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
@@ -181,8 +185,7 @@ class ArrayPairs(_keras().utils.PyDataset):
     def __getitem__(self, i: int):
         epoch, i = (i // len(self), i % len(self)) if self.repeat else (self.epoch, i)
         chosen = self._order(epoch)[i * self.batch_size:(i + 1) * self.batch_size]
-        left = self.table[self.pairs[chosen, 0]].astype(np.float32) / 255.0
-        right = self.table[self.pairs[chosen, 1]].astype(np.float32) / 255.0
+        left, right = (as_model_input(self.table[self.pairs[chosen, k]]) for k in (0, 1))
         return (left, right), self.labels[chosen]
 
     def on_epoch_end(self) -> None:
@@ -215,4 +218,4 @@ class ArrayBatches(_keras().utils.PyDataset):
 
     def __getitem__(self, i: int):
         idx = self.batches[i]
-        return self.table[idx].astype(np.float32) / 255.0, self.labels[idx]
+        return as_model_input(self.table[idx]), self.labels[idx]

@@ -148,6 +148,8 @@ def subset_accuracies(correct, subset_size: int, *, n_draws: int = 2000, seed: i
 
 def embed_images(tower, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
     """Run a tower on ``uint8`` images (scaled to [0, 1] per batch); returns float32 vectors."""
+    from .data import as_model_input
+
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
@@ -156,7 +158,7 @@ def embed_images(tower, images: np.ndarray, *, batch_size: int = 256) -> np.ndar
     expected = tuple(tower.input_shape[1:])
     if images.shape[1:] != expected:
         raise ValueError(f"images have shape {images.shape[1:]}, the tower expects {expected}")
-    out = [np.asarray(tower.predict_on_batch(images[i:i + batch_size].astype(np.float32) / 255.0))
+    out = [np.asarray(tower.predict_on_batch(as_model_input(images[i:i + batch_size])))
            for i in range(0, len(images), batch_size)]
     return np.concatenate(out).astype(np.float32, copy=False)
 

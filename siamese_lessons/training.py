@@ -376,12 +376,10 @@ def fit_identity_slice(embedder, images: np.ndarray, labels, *, steps: int, ever
     if steps < 1 or every < 1:
         raise ValueError(f"steps and every must be positive, got {steps}, {every}")
     _check_mode(mode)
+    from .data import as_model_input
     from .evaluation import roc_auc
 
-    x = np.asarray(images)
-    if x.dtype != np.uint8:
-        raise TypeError(f"images must be uint8, got {x.dtype}")
-    x = (x[..., None] if x.ndim == 3 else x).astype(np.float32) / 255.0
+    x = as_model_input(images)
     y = np.asarray(labels).ravel()
     iu = np.triu_indices(len(y), k=1)
     same = (y[:, None] == y[None, :])[iu].astype(int)

@@ -120,3 +120,18 @@ def test_save_and_load_arrays_round_trip_every_container(tmp_path):
     np.savez(tmp_path / "other.npz", images=table)
     with pytest.raises(ValueError, match="not a save_arrays file"):
         load_arrays(tmp_path / "other.npz")
+
+
+def test_as_model_input_scales_uint8_to_unit_floats_with_a_channel_axis():
+    from siamese_lessons.data import PIXEL_MAX, as_model_input
+
+    grey = np.array([[[0, 51], [102, 255]]], np.uint8)
+    x = as_model_input(grey)
+    assert x.dtype == np.float32 and x.shape == (1, 2, 2, 1) and PIXEL_MAX == 255
+    np.testing.assert_array_equal(x[0, :, :, 0], np.array([[0, 0.2], [0.4, 1]], np.float32))
+    rgb = np.full((2, 1, 1, 3), 255, np.uint8)
+    assert as_model_input(rgb).shape == (2, 1, 1, 3) and as_model_input(rgb).max() == 1.0
+    with pytest.raises(TypeError, match="uint8"):
+        as_model_input(grey / 255.0)  # already scaled: scaling again would darken it 255-fold
+    with pytest.raises(ValueError, match="shape"):
+        as_model_input(np.zeros((4, 4), np.uint8))

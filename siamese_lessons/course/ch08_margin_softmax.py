@@ -18,7 +18,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..augmentation import FACE_AUGMENTATION
-from ..data.containers import IdentitySet, PairSet
+from ..data.containers import IdentitySet, PairSet, as_model_input
 from ..profiles import Profile, get_profile
 from ..training import fit_identity_slice, fit_margin_softmax
 from .ch04_contrastive import train_contrastive
@@ -347,7 +347,7 @@ def on_device(embedder, data, folder, *, representative: int = 200, runs: int = 
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(data.train), min(representative, len(data.train)), replace=False)
-    calibration = data.train.images[pick][..., None].astype(np.float32) / 255.0
+    calibration = as_model_input(data.train.images[pick])
     models, sizes, latency = {"Keras (float32)": embedder}, {}, {}
     for label, quantization in (("TFLite float32", None), ("TFLite float16", "float16"),
                                 ("TFLite int8", "int8")):

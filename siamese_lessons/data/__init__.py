@@ -9,11 +9,13 @@ Label convention: ``1`` (:data:`SAME`) = same identity, ``0`` (:data:`DIFFERENT`
 from ._common import OFFLINE_ENV, read_image
 from .containers import (
     DIFFERENT,
+    PIXEL_MAX,
     SAME,
     IdentitySet,
     ImageList,
     OneShotTrials,
     PairSet,
+    as_model_input,
     load_arrays,
     save_arrays,
 )
@@ -42,6 +44,7 @@ __all__ = [
     "LFW_CLASSIC_RESIZE",
     "OFFLINE_ENV",
     "OMNIGLOT_ARCHIVES",
+    "PIXEL_MAX",
     "SAME",
     "IdentitySet",
     "ImageList",
@@ -49,6 +52,7 @@ __all__ = [
     "check_images",
     "OneShotTrials",
     "PairSet",
+    "as_model_input",
     "fetch_omniglot_archive",
     "lfw_home",
     "load_lfw_pairs",

@@ -19,13 +19,55 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DIFFERENT", "SAME", "IdentitySet", "ImageList", "OneShotTrials", "PairSet", "load_arrays",
-           "save_arrays"]
+__all__ = ["DIFFERENT", "PIXEL_MAX", "SAME", "IdentitySet", "ImageList", "OneShotTrials", "PairSet",
+           "as_model_input", "load_arrays", "save_arrays"]
 
 #: Label of a pair of images of the same identity.
 SAME = 1
 #: Label of a pair of images of two different identities.
 DIFFERENT = 0
+
+
+#: A stored ``uint8`` pixel value v reaches a model as ``v / PIXEL_MAX``, in [0, 1].
+PIXEL_MAX = 255.0
+
+
+def as_model_input(images: np.ndarray) -> np.ndarray:
+    """``uint8`` images as the course's models read them: float32 in [0, 1], with a channel axis.
+
+    The one place (with the ``tf.data`` gathers of :mod:`~siamese_lessons.datasets`, which use
+    :data:`PIXEL_MAX`) where stored pixels become model input.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        ``uint8``, ``(n, H, W)`` (grey: a channel axis is added) or ``(n, H, W, C)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, H, W, C)`` float32.
+
+    Raises
+    ------
+    TypeError
+        If ``images`` is not ``uint8`` (a float array may already be scaled).
+    ValueError
+        If ``images`` is not 3- or 4-dimensional.
+
+    Examples
+    --------
+    >>> as_model_input(np.array([[[0, 51], [102, 255]]], np.uint8))[..., 0]
+    array([[[0. , 0.2],
+            [0.4, 1. ]]], dtype=float32)
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
+    if images.ndim not in (3, 4):
+        raise ValueError(f"images must have shape (n, H, W) or (n, H, W, C), got {images.shape}")
+    x = images.astype(np.float32) / PIXEL_MAX
+    return x[..., None] if x.ndim == 3 else x
 
 
 def _check_table(images: np.ndarray, what: str) -> None:
@@ -182,11 +224,8 @@ class PairSet:
         index = np.asarray(index)
         pairs = self.pairs[index]
 
-        def take(col: np.ndarray) -> np.ndarray:
-            x = self.images[col].astype(np.float32) / 255.0
-            return x[..., None] if x.ndim == 3 else x
-
-        return take(pairs[:, 0]), take(pairs[:, 1]), self.labels[index].astype(np.float32)
+        return (as_model_input(self.images[pairs[:, 0]]), as_model_input(self.images[pairs[:, 1]]),
+                self.labels[index].astype(np.float32))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
