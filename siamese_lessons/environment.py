@@ -40,6 +40,16 @@ def describe_environment(profile: Profile | None = None) -> dict[str, str]:
     return info
 
 
+def _in_jupyter_kernel() -> bool:
+    """True inside a running Jupyter (ipykernel) shell; merely importing ipykernel, as test
+    runners that execute notebooks do, does not count."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def _plain_warning(message, category, filename, lineno, line=None) -> str:
     return f"{category.__name__}: {message}\n"
 
@@ -51,10 +61,9 @@ def show_environment(profile: Profile | None = None) -> Profile:
     the path of the kernel's temporary cell file (``/tmp/ipykernel_.../...py:3:``), which
     means nothing to a reader of the executed chapter.
     """
-    import sys
     import warnings
 
-    if "ipykernel" in sys.modules:
+    if _in_jupyter_kernel():
         warnings.formatwarning = _plain_warning
     profile = profile or get_profile()
     for key, value in describe_environment(profile).items():

@@ -15,12 +15,20 @@ def test_in_a_notebook_warnings_print_without_the_kernels_cell_path(monkeypatch,
     import types
     import warnings
 
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # restored afterwards
+    def python_format(message, category, filename, lineno, line=None):
+        return f"{filename}:{lineno}: {category.__name__}: {message}\n"
+
+    monkeypatch.setattr(warnings, "formatwarning", python_format)  # restored afterwards
     cell = "/tmp/ipykernel_11345/3321465063.py"
-    assert cell in warnings.formatwarning("the small sets", UserWarning, cell, 3)  # Python's own format
-    show_environment(QUICK)  # outside a kernel: left alone
-    assert cell in warnings.formatwarning("the small sets", UserWarning, cell, 3)
+    # ipykernel imported (as by a test runner that executes notebooks) but no kernel shell: left alone
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: None
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    show_environment(QUICK)
+    assert warnings.formatwarning("the small sets", UserWarning, cell, 3).startswith(cell)
+    # inside a Jupyter kernel's shell: plain warnings
+    ipython.get_ipython = lambda: type("ZMQInteractiveShell", (), {})()
     show_environment(QUICK)
     assert warnings.formatwarning("the small sets", UserWarning, cell, 3) == "UserWarning: the small sets\n"
     capsys.readouterr()
