@@ -33,6 +33,19 @@ def _muted_fd2():
         os.close(devnull)
 
 
+@contextlib.contextmanager
+def quiet_tf_logger(level: str = "ERROR"):
+    """Raise TensorFlow's Python logger to ``level`` for the block, then put it back: for
+    notices that name temporary files or deprecated internals and say nothing to act on."""
+    logger = tensorflow().get_logger()
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
 class _NoRetracingNotice(logging.Filter):
     """Drops TensorFlow's "triggered tf.function retracing" notice.
 

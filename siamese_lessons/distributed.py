@@ -40,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._tf import keras as _keras
-from ._tf import tensorflow
+from ._tf import quiet_tf_logger, tensorflow
 from .errors import CheckpointError, CheckpointFallbackWarning
 
 __all__ = [
@@ -350,15 +350,10 @@ def _verify_and_prune(saved: str, directory: Path, step: int, keep: int = 2) -> 
     # The state file CheckpointManager reads, listing only the kept checkpoints. Its writer is
     # deprecated in TensorFlow 2 (in favour of the manager, which cannot verify before it prunes)
     # and says so in a log line naming this file on first use: hush that line.
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
+    with quiet_tf_logger():
         tf.compat.v1.train.update_checkpoint_state(str(directory), saved,
                                                    all_model_checkpoint_paths=[str(directory / f"ckpt-{n}")
                                                                                for n in reversed(kept)])
-    finally:
-        logger.setLevel(level)
 
 
 def _drop_replayed_history(history_path: str | os.PathLike, start_step: int) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._tf import tensorflow
+from ._tf import quiet_tf_logger, tensorflow
 
 __all__ = ["QUANTIZATIONS", "TFLiteModel", "check_tflite_parity", "export_tflite", "tflite_latency",
            "tflite_predict"]
@@ -74,23 +74,18 @@ def export_tflite(model, path: str | os.PathLike, *, quantization: str | None = 
             raise ValueError(f"representative images must have shape (n, {', '.join(map(str, expected))}), "
                              f"got {representative.shape}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")  # the converter's "Assets written to <tmp>" lines say nothing to act on
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            model.export(tmp, format="tf_saved_model", verbose=False)
-            converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
-            if quantization is not None:
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            if quantization == "float16":
-                converter.target_spec.supported_types = [tf.float16]
-            if quantization == "int8":
-                converter.representative_dataset = lambda: ([image[None]] for image in representative)
-            with _native_stderr_silenced():
-                flat = converter.convert()
-    finally:
-        logger.setLevel(level)
+    # quiet: the converter's "Assets written to <tmp>" lines say nothing to act on
+    with quiet_tf_logger(), tempfile.TemporaryDirectory() as tmp:
+        model.export(tmp, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        if quantization is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantization == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantization == "int8":
+            converter.representative_dataset = lambda: ([image[None]] for image in representative)
+        with _native_stderr_silenced():
+            flat = converter.convert()
     tmp_path = path.with_name(path.name + ".partial")
     tmp_path.write_bytes(flat)
     tmp_path.replace(path)
