@@ -23,7 +23,8 @@ def test_sizes_and_shapes():
     assert ch02.sizes("full").resize is None and ch02.sizes("full").epochs == 30
     assert ch02.step_image_shape(LFW_STEPS[0], ch02.SIZES["quick"]) == (62, 62, 1)  # int(0.25 * 250)
     assert ch02.step_image_shape(LFW_STEPS[-1], ch02.SIZES["quick"]) == (31, 31, 1)
-    assert ch02.validation_pairs() == 55
+    assert ch02.LFW_SEED_SPLIT == (2145, 55)  # the seed's split; the ladder holds out more
+    assert ch02.SIZES["quick"].validation_pairs == ch02.SIZES["full"].validation_pairs == 400
     with pytest.raises(ValueError, match="resize"):
         dataclasses.replace(ch02.SIZES["quick"], resize=1.5)
 
@@ -47,3 +48,20 @@ def test_summarize_lfw_record_compares_like_with_like():
     s = summarize_lfw_record(step)
     assert s["test acc. @0.5, kept epoch"] == 0.58 and s["test acc. @0.5, best test epoch"] == 0.62
     assert s["train accuracy (kept epoch)"] == 0.7 and s["test acc., validation threshold"] == 0.6
+
+
+@pytest.mark.data
+def test_sampled_pairs_rung_trains_on_nobody_in_a_validation_pair(lfw_data_home):
+    more_pairs = LFW_STEPS[-1]
+    fit_set, tr, va, test, _ = ch02.lfw_step_data(more_pairs, resize=0.1, train_pairs=None, test_pairs=None,
+                                                  sampled_pairs=2000, validation_pairs=400)
+    assert len(tr) == 2000 and len(va) == 400
+    train_people = set(fit_set.identities[fit_set.pairs[tr].ravel()].tolist())
+    val_people = set(fit_set.identities[fit_set.pairs[va].ravel()].tolist())
+    test_people = set(test.identities[test.pairs.ravel()].tolist())
+    assert len(val_people) > 300 and not train_people & val_people and not train_people & test_people
+    # The validation pairs are the official ones the seed's rung holds out, image for image.
+    official, _, official_va, _, _ = ch02.lfw_view1(0.1, train_pairs=None, test_pairs=None,
+                                                    validation_pairs=400)
+    np.testing.assert_array_equal(fit_set.paths[fit_set.pairs[va]],
+                                  official.paths[official.pairs[official_va]])
