@@ -4,7 +4,7 @@ Runs :data:`siamese_lessons.course.ch02_lfw_pairs.LFW_STEPS` with
 :func:`siamese_lessons.course.ch02_lfw_pairs.run_step` at chapter 2's sizes for the profile
 (``ch02.SIZES``; ``--resize``, ``--epochs`` and ``--sampled-pairs`` override them, and the
 record then says ``"profile": "reduced"`` with the overrides), the code the chapter runs, and
-writes per-step DevTest accuracy (threshold chosen on the 55 validation pairs),
+writes per-step DevTest accuracy (threshold chosen on the held-out validation pairs),
 AUC, the kept epoch, the best per-epoch test accuracy (Keras's, at threshold 0.5:
 what picking the epoch on the test set would have reported), training time and
 the per-epoch history (see ``siamese_lessons.course.ch02_lfw_pairs.summarize_lfw_record``).

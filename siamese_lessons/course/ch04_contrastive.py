@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..augmentation import FACE_AUGMENTATION
+from ..augmentation import FLIP, Augmentation
 from ..losses import ContrastiveLoss
 from ..models import siamese_distance_model, with_augmentation
 from ..pairs import join_pairs, sample_pairs
@@ -37,6 +37,7 @@ def train_contrastive(
     embedding_dim: int = 64,
     invert_labels: bool = False,
     validation: Any = None,
+    augmentation: Augmentation | None = FLIP,
     seed: int = 0,
     verbose: int | str = "auto",
 ):
@@ -52,6 +53,10 @@ def train_contrastive(
     validation : IdentitySet or None
         People held out of ``train``: the epoch is chosen on pairs of theirs
         (``max(32, n_pairs // 10)``). ``None``: on that many more pairs of ``train``.
+    augmentation : Augmentation or None
+        Distortions of each training image, inside the model
+        (:func:`~siamese_lessons.models.with_augmentation`); ``None``: none. Default:
+        horizontal flips, the choice :data:`SIZES` documents.
 
     Returns
     -------
@@ -78,7 +83,8 @@ def train_contrastive(
     shape = image_input_shape(pairs.images)
     embedder = face_embedder(shape, dim=embedding_dim, seed=seed)
     # Each branch distorts its training images inside the model; the embedder returned has no such layer.
-    model = siamese_distance_model(with_augmentation(embedder, FACE_AUGMENTATION, seed=seed))
+    trunk = embedder if augmentation is None else with_augmentation(embedder, augmentation, seed=seed)
+    model = siamese_distance_model(trunk)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=ContrastiveLoss(margin=margin))
     fit = fit_pair_model(model, pairs, tr, va, epochs=epochs, batch_size=batch_size, seed=seed,
                          verbose=verbose)
@@ -99,6 +105,8 @@ class ContrastiveRun:
     learning_rate : float
         Adam's.
     embedding_dim : int
+    augmentation : Augmentation or None
+        Distortions of the training images (``None``: none).
     """
 
     pairs: int
@@ -107,6 +115,7 @@ class ContrastiveRun:
     margin: float = 1.0
     learning_rate: float = 1e-3
     embedding_dim: int = 64
+    augmentation: Augmentation | None = FLIP
 
     def __post_init__(self) -> None:
         for field in ("pairs", "epochs", "batch_size", "embedding_dim"):
@@ -140,7 +149,8 @@ def train(data: FaceData, run: ContrastiveRun, *, invert_labels: bool = False, s
     return train_contrastive(data.train, n_pairs=run.pairs, epochs=run.epochs, batch_size=run.batch_size,
                              margin=run.margin, learning_rate=run.learning_rate,
                              embedding_dim=run.embedding_dim, invert_labels=invert_labels,
-                             validation=data.validation, seed=seed, verbose=verbose)
+                             validation=data.validation, augmentation=run.augmentation, seed=seed,
+                             verbose=verbose)
 
 
 def learning_check(people, run: ContrastiveRun, *, pairs: int = 64, steps: int = 40, batch_size: int = 16,

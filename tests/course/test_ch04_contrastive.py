@@ -24,3 +24,23 @@ def test_sizes_by_profile_and_validation():
         dataclasses.replace(ch04.SIZES["quick"], margin=2.5)
     with pytest.raises(ValueError, match="pairs"):
         dataclasses.replace(ch04.SIZES["quick"], pairs=0)
+
+
+@pytest.mark.data
+def test_train_contrastive_distorts_its_training_images_as_asked(lfw_data_home):
+    import numpy as np
+
+    from siamese_lessons.augmentation import FLIP
+
+    people, _ = lfw_embedding_data(0.25)
+    mirrored = dataclasses.replace(FLIP, p=1.0)  # every image flipped: training must see other pixels
+
+    def weights(augmentation):
+        embedder, _ = ch04.train_contrastive(people, n_pairs=64, epochs=1, batch_size=32, embedding_dim=8,
+                                             augmentation=augmentation, verbose=0)
+        return np.concatenate([w.ravel() for w in embedder.get_weights()])
+
+    plain = weights(None)
+    np.testing.assert_allclose(weights(None), plain, rtol=0, atol=1e-6)  # deterministic: a fair comparison
+    assert np.abs(weights(mirrored) - plain).max() > 1e-4
+    assert ch04.SIZES["quick"].augmentation == ch04.SIZES["full"].augmentation == FLIP
