@@ -6,6 +6,9 @@ people's pairs (:func:`siamese_lessons.course.faces.face_data`: people held out 
 training, disjoint from DevTest). DevTest is never scored here: the choice this record
 supports (``ContrastiveRun.augmentation``) is made without it.
 
+``--pairs`` and ``--epochs`` override the chapter's sizes; the record then says
+``"profile": "reduced"`` with the overrides.
+
 Usage::
 
     python benchmarks/contrastive_augmentation.py --profile quick --seeds 0 1
@@ -40,10 +43,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=None, help="quick, full or auto (default: the environment's)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--pairs", type=int, default=None, help="override chapter 4's training pairs")
+    parser.add_argument("--epochs", type=int, default=None, help="override chapter 4's epochs")
     parser.add_argument("--out", default=str(HERE / "results" / "contrastive_augmentation.json"))
     args = parser.parse_args(argv)
     profile = get_profile(args.profile)
-    base = ch04.sizes(profile)
+    given = {k: v for k, v in {"pairs": args.pairs, "epochs": args.epochs}.items() if v is not None}
+    base = dataclasses.replace(ch04.sizes(profile), **given)  # the chapter's sizes unless overridden
+    overridden = {k: v for k, v in given.items() if getattr(ch04.sizes(profile), k) != v}
     data = face_data(profile.face_crop_resize)
     labels = data.validation_pairs.labels
     rows, results = [], {}
@@ -65,7 +72,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"highest mean validation AUC: {best}")
     result = {
         "benchmark": "contrastive_augmentation",
-        **profile_label(profile.name, {}),
+        **profile_label(profile.name, overridden),
         "hardware": hardware(),
         "command": command_line("benchmarks/contrastive_augmentation.py", argv),
         "run": {k: v for k, v in dataclasses.asdict(base).items() if k != "augmentation"},

@@ -84,6 +84,19 @@ def test_lfw_sweep_smoke(lfw_data_home, tmp_path):
     assert result["overrides"] == {"resize": 0.1, "epochs": 1, "sampled_pairs": 200, "seeds": [0]}
 
 
+@pytest.mark.data
+def test_contrastive_augmentation_smoke(lfw_data_home, tmp_path):
+    result = _run_benchmark("contrastive_augmentation.py", "--profile", "quick", "--pairs", "64",
+                            "--epochs", "1", "--seeds", "0", out=tmp_path / "a.json")
+    assert set(result["candidates"]) == {"none", "flips", "flips, rotations, zooms, shifts"}
+    assert result["candidates"]["none"]["augmentation"] is None
+    assert result["candidates"]["flips"]["augmentation"]["flip"] is True
+    for candidate in result["candidates"].values():
+        assert len(candidate["validation_auc"]) == 1 and 0 <= candidate["validation_auc"][0] <= 1
+    assert result["validation_pairs"] == 1000 and result["best"] in result["candidates"]
+    assert result["profile"] == "reduced" and result["overrides"] == {"pairs": 64, "epochs": 1}
+
+
 def test_summarize_lists_every_record():
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks/summarize.py")], capture_output=True,
                          text=True, check=True)
