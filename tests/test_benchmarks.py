@@ -55,6 +55,8 @@ def test_lfw_pairs_smoke(lfw_data_home, tmp_path):
     assert seed["best_test_accuracy_over_epochs"] >= min(seed["history"]["test_accuracy"]) - 5e-5
     assert "hardware" in result and result["profile"] == "reduced" and result["base_profile"] == "quick"
     assert result["overrides"] == {"resize": 0.2, "epochs": 1, "sampled_pairs": 200}
+    # Counted from the split the run used (the quick profile caps training at 512 official pairs).
+    assert (result["train_pairs"], result["validation_pairs"], result["test_pairs"]) == (512, 400, 1000)
 
 
 @pytest.mark.data
