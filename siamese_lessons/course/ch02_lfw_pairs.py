@@ -66,7 +66,7 @@ class LFWStep:
         Image side relative to the profile's LFW size (0.5 = half).
     sampled_pairs : bool
         Train on pairs sampled from the pairsDevTrain people's images (LFW
-        people, identity-unrestricted) instead of the 2,145 official pairs.
+        people, identity-unrestricted) instead of the official training pairs.
     """
 
     name: str
@@ -98,7 +98,7 @@ LFW_STEPS = (
             "improved", _LIGHT_TOWER, learning_rate=1e-3,
             augmentation=FACE_AUGMENTATION, resolution_factor=0.5),
     LFWStep("more pairs", "pairs sampled from all images of the pairsDevTrain people "
-            "(identity-unrestricted), not only the 2,145 official ones",
+            "outside the validation pairs (identity-unrestricted), not only the official ones",
             "improved", _LIGHT_TOWER, learning_rate=1e-3,
             augmentation=FACE_AUGMENTATION, resolution_factor=0.5, sampled_pairs=True),
 )
@@ -293,7 +293,7 @@ class LadderSizes:
         a rung's ``resolution_factor`` multiplies it.
     train_pairs, test_pairs : int or None
         Caps on the official pairsDevTrain training pairs and on the DevTest pairs
-        (``None``: all 2,145 and all 1,000).
+        (``None``: every official pair not held out for validation, and all 1,000).
     sampled_pairs : int
         Pairs drawn from the pairsDevTrain people's images for the "more pairs" rung.
     epochs, batch_size : int
