@@ -125,7 +125,8 @@ class ContrastiveRun:
             raise ValueError(f"margin must be in (0, 2] for unit-length embeddings, got {self.margin}")
 
 
-#: Chapter 4's sizes by profile name.
+#: Chapter 4's sizes by profile name. Both train with flips only (``augmentation`` default), the
+#: choice made on the validation people: ``benchmarks/results/contrastive_augmentation.json``.
 SIZES: Mapping[str, ContrastiveRun] = MappingProxyType({
     "quick": ContrastiveRun(pairs=6_000, epochs=2, batch_size=64),
     "full": ContrastiveRun(pairs=100_000, epochs=10, batch_size=128),
