@@ -48,6 +48,40 @@ def test_decode_table_keeps_order_and_reports_the_bad_file(tmp_path):
         decode_table(paths, frame=(4, 4))
 
 
+def test_decode_table_cache_reads_back_the_table_and_decodes_a_changed_file_again(tmp_path, monkeypatch):
+    import os
+
+    from siamese_lessons.data import _common
+
+    paths = [write_image(tmp_path / f"{k}.png", np.full((6, 6), k * 10, np.uint8)) for k in range(3)]
+    cache = tmp_path / "cache"
+    first = decode_table(paths, frame=(6, 6), resize=0.5, cache_dir=cache)
+    assert first[:, 0, 0].tolist() == [0, 10, 20] and first.shape == (3, 3, 3)
+    assert len(list(cache.glob("*.npy"))) == 1 and not list(cache.glob("*.tmp.npy"))
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded although the table is cached")
+
+    monkeypatch.setattr(_common, "read_image", no_decoding)
+    np.testing.assert_array_equal(decode_table(paths, frame=(6, 6), resize=0.5, cache_dir=cache), first)
+    with pytest.raises(AssertionError, match="decoded"):  # other options: another table
+        decode_table(paths, frame=(6, 6), cache_dir=cache)
+    monkeypatch.undo()
+
+    # A changed file (new content, size and time) is decoded again, not read from the cache.
+    write_image(paths[1], np.full((6, 6), 99, np.uint8), fmt="BMP")
+    os.utime(paths[1], ns=(1, 1))
+    assert decode_table(paths, frame=(6, 6), resize=0.5, cache_dir=cache)[1, 0, 0] == 99
+    # A damaged cache file is decoded again and replaced.
+    for npy in cache.glob("*.npy"):
+        npy.write_bytes(b"not an npy file")
+    assert decode_table(paths, frame=(6, 6), resize=0.5, cache_dir=cache)[:, 0, 0].tolist() == [0, 99, 20]
+    # Tables above the size limit are not cached.
+    monkeypatch.setattr(_common, "DECODE_CACHE_MAX_BYTES", 10)
+    decode_table(paths, frame=(6, 6), cache_dir=tmp_path / "big")
+    assert not (tmp_path / "big").exists()
+
+
 def test_sha256(tmp_path):
     f = tmp_path / "a.txt"
     f.write_bytes(b"abc")

@@ -35,6 +35,17 @@ def test_fake_lfw_ten_folds_carry_the_fold(fake_lfw):
     assert ps.labels.tolist() == [1, 0, 1, 0]
 
 
+def test_decoded_tables_are_cached_in_the_lfw_home(fake_lfw, monkeypatch):
+    from siamese_lessons.data import DECODED_CACHE, _common
+
+    people = load_lfw_people(data_home=fake_lfw, resize=0.1)
+    pairs = load_lfw_pairs("test", data_home=fake_lfw, resize=0.1)
+    assert len(list((fake_lfw / "lfw_home" / DECODED_CACHE).glob("*.npy"))) == 2
+    monkeypatch.setattr(_common, "read_image", lambda *a, **k: pytest.fail("decoded a cached table"))
+    np.testing.assert_array_equal(load_lfw_people(data_home=fake_lfw, resize=0.1).images, people.images)
+    np.testing.assert_array_equal(load_lfw_pairs("test", data_home=fake_lfw, resize=0.1).images, pairs.images)
+
+
 def test_pair_naming_a_missing_image_is_an_error(fake_lfw):
     (fake_lfw / "lfw_home/lfw_funneled/Bob_B/Bob_B_0001.jpg").unlink()
     with pytest.raises(FileNotFoundError, match=r"pairsDevTrain.txt, line 3: .*Bob_B_0001.jpg"):

@@ -20,6 +20,7 @@ from .containers import (
     save_arrays,
 )
 from .lfw import (
+    DECODED_CACHE,
     LFW_CLASSIC_CROP,
     LFW_CLASSIC_RESIZE,
     LFWPairList,
@@ -39,6 +40,7 @@ from .omniglot import (
 )
 
 __all__ = [
+    "DECODED_CACHE",
     "DIFFERENT",
     "LFW_CLASSIC_CROP",
     "LFW_CLASSIC_RESIZE",

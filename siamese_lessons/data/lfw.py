@@ -4,7 +4,10 @@ Files are found (and, online, downloaded) exactly where scikit-learn keeps them,
 ``$SCIKIT_LEARN_DATA/lfw_home`` (default ``~/scikit_learn_data``), so a reader's
 earlier ``sklearn.datasets.fetch_lfw_pairs`` download is reused and vice versa.
 Images are decoded by this package into one ``uint8`` table, each image once;
-pixels equal scikit-learn's float arrays (times 255) to within rounding.
+pixels equal scikit-learn's float arrays (times 255) to within rounding. Tables of
+up to 256 MiB are cached decoded in ``lfw_home/siamese_lessons_decoded`` (see
+:func:`~siamese_lessons.data._common.decode_table`), as scikit-learn caches its
+arrays in ``lfw_home/joblib``; the next load with the same options reads them back.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ._common import Crop, decode_table, offline
 from .containers import DIFFERENT, SAME, IdentitySet, PairSet
 
 __all__ = [
+    "DECODED_CACHE",
     "LFW_CLASSIC_CROP",
     "LFW_CLASSIC_RESIZE",
     "LFW_PAIR_FILES",
@@ -36,6 +40,9 @@ LFW_CLASSIC_CROP: Crop = (slice(70, 195), slice(78, 172))
 LFW_CLASSIC_RESIZE = 0.5
 #: Official pair files of each subset: View 1 train/test and View 2.
 LFW_PAIR_FILES = {"train": "pairsDevTrain.txt", "test": "pairsDevTest.txt", "10_folds": "pairs.txt"}
+
+#: Folder inside ``lfw_home`` of the decoded-table cache; delete it to drop the cache.
+DECODED_CACHE = "siamese_lessons_decoded"
 
 _FRAME = (250, 250)
 _FOLDER = "lfw_funneled"  # scikit-learn's funneled=True folder
@@ -264,7 +271,7 @@ def load_lfw_pairs(
                 f"but {folder / relpath} does not exist")
     images = decode_table([str(folder / p) for p in unique], color=color, crop=crop,
                           resize=resize, frame=_FRAME, progress=progress,
-                          description=f"LFW {subset}")
+                          description=f"LFW {subset}", cache_dir=home / DECODED_CACHE)
     identities = np.asarray([p.split("/", 1)[0] for p in unique], dtype=str)
     return PairSet(
         images=images,
@@ -325,7 +332,7 @@ def load_lfw_people(
     class_names, labels = np.unique(np.asarray(people, dtype=str), return_inverse=True)
     images = decode_table([str(folder / p) for p in rel_paths], color=color, crop=crop,
                           resize=resize, frame=_FRAME, progress=progress,
-                          description="LFW people")
+                          description="LFW people", cache_dir=home / DECODED_CACHE)
     return IdentitySet(images=images, labels=labels, class_names=class_names,
                        paths=np.asarray(rel_paths, dtype=str),
                        name=f"LFW people (min {min_faces_per_person} images)")
