@@ -44,3 +44,10 @@ def test_train_contrastive_distorts_its_training_images_as_asked(lfw_data_home):
     np.testing.assert_allclose(weights(None), plain, rtol=0, atol=1e-6)  # deterministic: a fair comparison
     assert np.abs(weights(mirrored) - plain).max() > 1e-4
     assert ch04.SIZES["quick"].augmentation == ch04.SIZES["full"].augmentation == FLIP
+
+
+def test_inversion_run_keeps_everything_but_a_third_of_the_pairs():
+    short = ch04.inversion_run(ch04.SIZES["quick"])
+    assert short.pairs == 2_000 and ch04.SIZES["quick"].pairs == 6_000  # 6,000 // 3
+    assert dataclasses.replace(short, pairs=6_000) == ch04.SIZES["quick"]
+    assert ch04.inversion_run(dataclasses.replace(ch04.SIZES["quick"], pairs=2)).pairs == 1
