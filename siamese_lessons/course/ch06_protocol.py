@@ -79,13 +79,19 @@ class Chapter6Sizes:
     folds : tuple of int or None
         Folds the live run trains a model for and scores (``None``: all ten);
         thresholds still come from all the other folds.
+    resize : float or None
+        Resize of the 125x94 face crop the chapter loads View 2 and the LFW people at
+        (``None``: 125x94).
     """
 
     budget: View2Budget
     live: tuple[str, ...]
     folds: tuple[int, ...] | None = None
+    resize: float | None = None
 
     def __post_init__(self) -> None:
+        if self.resize is not None and not 0 < self.resize <= 1:
+            raise ValueError(f"resize must be in (0, 1] or None, got {self.resize}")
         unknown = sorted(set(self.live) - set(VIEW2_MODELS))
         if unknown:
             raise ValueError(f"unknown View 2 methods {unknown}; choose from {list(VIEW2_MODELS)}")
@@ -105,13 +111,14 @@ _VIEW2_WHAT = {
 }
 
 #: Chapter 6's sizes by profile name. On a CPU the live run trains chapter 4's
-#: contrastive embedding at chapter 4's quick size for three folds (about half a
-#: minute each); on a GPU every method trains for all ten.
+#: contrastive embedding with chapter 4's quick budget for three folds, on 31x23 faces
+#: (chapter 8's quick size: about 20 s a fold on two cores, where 62x47 took about 70 s);
+#: on a GPU every method trains for all ten folds at 125x94.
 SIZES: Mapping[str, Chapter6Sizes] = MappingProxyType({
     "quick": Chapter6Sizes(
         budget=View2Budget(pairs=6_000, epochs=2, batch_size=64, pk=(16, 4), steps_per_epoch=60,
                            triplet_epochs=1),
-        live=("lbp", "untrained", "contrastive"), folds=(0, 1, 2)),
+        live=("lbp", "untrained", "contrastive"), folds=(0, 1, 2), resize=ch08.SIZES["quick"].resize),
     "full": Chapter6Sizes(
         budget=View2Budget(pairs=20_000, epochs=2, batch_size=128, pk=(32, 4), steps_per_epoch=300,
                            triplet_epochs=6, margin=ch08.SIZES["full"]),

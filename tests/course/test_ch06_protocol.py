@@ -73,6 +73,10 @@ def test_view2_method_names_and_sizes_are_checked():
         dataclasses.replace(ch06.SIZES["quick"], live=("lbp", "arcface"))
     with pytest.raises(ValueError, match="pk"):
         dataclasses.replace(ch06.SIZES["quick"].budget, pk=(4,))
+    with pytest.raises(ValueError, match="resize"):
+        dataclasses.replace(ch06.SIZES["quick"], resize=0.0)
+    # Quick: chapter 8's 31x23 faces (0.25 of the 125x94 crop); full: the whole crop.
+    assert ch06.sizes("quick").resize == 0.25 and ch06.sizes("full").resize is None
     assert ch06.sizes("full").folds is None and len(ch06.sizes("quick").folds) >= 2
 
 
