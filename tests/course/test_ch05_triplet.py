@@ -20,9 +20,12 @@ def test_full_profile_configuration_learns_a_slice(lfw_data_home, mining):
 
 
 def test_sizes_by_profile_and_validation():
-    assert ch05.sizes("full") is ch05.SIZES["full"] and ch05.SIZES["quick"].steps == 200
+    assert ch05.sizes("full") is ch05.SIZES["full"] and ch05.SIZES["quick"].steps == 400
     with pytest.raises(ValueError, match="P x K"):
         dataclasses.replace(ch05.SIZES["quick"], pk=(8, 1))
+    with pytest.raises(ValueError, match="resize"):
+        dataclasses.replace(ch05.SIZES["quick"], resize=2.0)
+    assert ch05.SIZES["quick"].resize == 0.25 and ch05.SIZES["full"].resize is None
     assert set(ch05.MINERS) == {"batch_all", "batch_hard", "semi_hard"}
 
 
