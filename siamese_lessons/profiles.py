@@ -26,12 +26,19 @@ from types import MappingProxyType
 
 from .errors import ProfileError
 
-__all__ = ["FULL", "PROFILE_ENV", "PROFILES", "QUICK", "Profile", "get_profile"]
+__all__ = ["FULL", "PROFILE_ENV", "PROFILES", "QUICK", "Profile", "check_resize", "get_profile"]
 
 #: Name of the environment variable that selects the profile.
 PROFILE_ENV = "SIAMESE_LESSONS_PROFILE"
 
 _VALID = ("quick", "full", "auto")
+
+
+def check_resize(name: str, value: float | None) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is ``None`` or a resize factor
+    in ``(0, 1]`` (scikit-learn's LFW ``resize``: the output side is ``int(value * side)``)."""
+    if value is not None and not (0 < value <= 1):
+        raise ValueError(f"{name} must be in (0, 1] or None, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,9 +71,7 @@ class Profile:
         if self.name not in ("quick", "full"):
             raise ProfileError(f"profile name must be 'quick' or 'full', got {self.name!r}")
         for field in ("lfw_resize", "face_crop_resize"):
-            value = getattr(self, field)
-            if value is not None and not (0 < value <= 1):
-                raise ValueError(f"{field} must be in (0, 1] or None, got {value!r}")
+            check_resize(field, getattr(self, field))
 
     @property
     def lfw_image_shape(self) -> tuple[int, int]:

@@ -66,3 +66,13 @@ def test_invalid_profile_values_are_rejected():
 
 def test_get_profile_returns_a_profile_it_is_given():
     assert get_profile(FULL) is FULL and get_profile(QUICK) is QUICK
+
+
+def test_check_resize_accepts_none_and_factors_in_the_unit_interval_and_names_the_field():
+    from siamese_lessons.profiles import check_resize
+
+    for ok in (None, 0.25, 1.0, 1):
+        check_resize("resize", ok)
+    for bad in (0.0, -0.5, 1.01, 2):
+        with pytest.raises(ValueError, match=r"lfw_resize must be in \(0, 1\] or None"):
+            check_resize("lfw_resize", bad)

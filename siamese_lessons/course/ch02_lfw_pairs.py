@@ -20,7 +20,7 @@ from ..baselines import lbp_pair_scores
 from ..data.containers import PairSet
 from ..evaluation import compare_verifiers, pair_scores
 from ..pairs import join_pairs
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, check_resize, get_profile
 from ..training import PairExperiment, build_pair_model, fit_slice, image_input_shape, train_pair_model
 
 __all__ = [
@@ -312,8 +312,7 @@ class LadderSizes:
     validation_pairs: int = LFW_SEED_SPLIT[1]
 
     def __post_init__(self) -> None:
-        if self.resize is not None and not 0 < self.resize <= 1:
-            raise ValueError(f"resize must be in (0, 1] or None, got {self.resize}")
+        check_resize("resize", self.resize)
         for field in ("sampled_pairs", "epochs", "batch_size", "validation_pairs"):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")

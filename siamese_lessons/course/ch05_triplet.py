@@ -22,9 +22,9 @@ from ..datasets import identity_batch_dataset
 from ..losses import MINERS, mined_triplet_loss
 from ..models import with_augmentation
 from ..pairs import pk_batches
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, check_resize, get_profile
 from ..training import TimeLimit, fit_identity_slice, image_input_shape
-from .faces import FaceData, face_embedder
+from .faces import QUICK_FACE_RESIZE, FaceData, face_embedder
 
 __all__ = ["MINERS", "SIZES", "TripletRun", "learning_check", "sizes", "train", "train_triplet",
            "train_warm_started"]
@@ -120,8 +120,7 @@ class TripletRun:
     resize: float | None = None
 
     def __post_init__(self) -> None:
-        if self.resize is not None and not 0 < self.resize <= 1:
-            raise ValueError(f"resize must be in (0, 1] or None, got {self.resize}")
+        check_resize("resize", self.resize)
         p, k = self.pk
         if p < 2 or k < 2:
             raise ValueError(f"a P x K batch needs P >= 2 people and K >= 2 images each, got {self.pk}")
@@ -135,10 +134,11 @@ class TripletRun:
         return self.steps_per_epoch * self.epochs
 
 
-#: Chapter 5's sizes by profile name. Quick: 31x23 faces (chapter 8's quick size), where a
-#: step of 64 faces costs about a quarter of one at 62x47; full: the 125x94 crop.
+#: Chapter 5's sizes by profile name. Quick: 31x23 faces (:data:`~.faces.QUICK_FACE_RESIZE`,
+#: as chapters 6 and 8), where a step of 64 faces costs about a quarter of one at 62x47;
+#: full: the 125x94 crop.
 SIZES: Mapping[str, TripletRun] = MappingProxyType({
-    "quick": TripletRun(pk=(16, 4), steps_per_epoch=100, epochs=4, resize=0.25),
+    "quick": TripletRun(pk=(16, 4), steps_per_epoch=100, epochs=4, resize=QUICK_FACE_RESIZE),
     "full": TripletRun(pk=(32, 4), steps_per_epoch=500, epochs=20),
 })
 

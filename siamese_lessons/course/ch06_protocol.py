@@ -16,7 +16,7 @@ from typing import Any
 
 from ..data.containers import PairSet
 from ..evaluation import view2_protocol
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, check_resize, get_profile
 from ..training import image_input_shape, train_pair_model
 from . import ch08_margin_softmax as ch08
 from .ch02_lfw_pairs import LFW_STEPS
@@ -24,7 +24,7 @@ from .ch04_contrastive import ContrastiveRun, train_contrastive
 from .ch04_contrastive import learning_check as contrastive_learning_check
 from .ch05_triplet import train_triplet
 from .ch08_margin_softmax import MarginRun
-from .faces import face_embedder
+from .faces import QUICK_FACE_RESIZE, face_embedder
 
 __all__ = ["SIZES", "VIEW2_MODELS", "Chapter6Sizes", "View2Budget", "learning_check", "run_view2", "sizes",
            "view2_method"]
@@ -90,8 +90,7 @@ class Chapter6Sizes:
     resize: float | None = None
 
     def __post_init__(self) -> None:
-        if self.resize is not None and not 0 < self.resize <= 1:
-            raise ValueError(f"resize must be in (0, 1] or None, got {self.resize}")
+        check_resize("resize", self.resize)
         unknown = sorted(set(self.live) - set(VIEW2_MODELS))
         if unknown:
             raise ValueError(f"unknown View 2 methods {unknown}; choose from {list(VIEW2_MODELS)}")
@@ -112,13 +111,13 @@ _VIEW2_WHAT = {
 
 #: Chapter 6's sizes by profile name. On a CPU the live run trains chapter 4's
 #: contrastive embedding with chapter 4's quick budget for three folds, on 31x23 faces
-#: (chapter 8's quick size: about 20 s a fold on two cores, where 62x47 took about 70 s);
+#: (:data:`~.faces.QUICK_FACE_RESIZE`: about 20 s a fold on two cores, where 62x47 took about 70 s);
 #: on a GPU every method trains for all ten folds at 125x94.
 SIZES: Mapping[str, Chapter6Sizes] = MappingProxyType({
     "quick": Chapter6Sizes(
         budget=View2Budget(pairs=6_000, epochs=2, batch_size=64, pk=(16, 4), steps_per_epoch=60,
                            triplet_epochs=1),
-        live=("lbp", "untrained", "contrastive"), folds=(0, 1, 2), resize=ch08.SIZES["quick"].resize),
+        live=("lbp", "untrained", "contrastive"), folds=(0, 1, 2), resize=QUICK_FACE_RESIZE),
     "full": Chapter6Sizes(
         budget=View2Budget(pairs=20_000, epochs=2, batch_size=128, pk=(32, 4), steps_per_epoch=300,
                            triplet_epochs=6, margin=ch08.SIZES["full"]),

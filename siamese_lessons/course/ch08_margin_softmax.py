@@ -19,11 +19,11 @@ import numpy as np
 
 from ..augmentation import FACE_AUGMENTATION
 from ..data.containers import IdentitySet, PairSet, as_model_input
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, check_resize, get_profile
 from ..training import fit_identity_slice, fit_margin_softmax
 from .ch04_contrastive import train_contrastive
 from .ch05_triplet import train_triplet
-from .faces import face_embedder
+from .faces import QUICK_FACE_RESIZE, face_embedder
 
 __all__ = ["METHODS", "SIZES", "VARIANTS", "MarginRun", "classes", "fine_tune", "identification",
            "identification_split", "learning_check", "olivetti_split", "on_device", "sizes", "train",
@@ -79,8 +79,7 @@ class MarginRun:
     finetune_steps: int = 100
 
     def __post_init__(self) -> None:
-        if self.resize is not None and not 0 < self.resize <= 1:
-            raise ValueError(f"resize must be in (0, 1] or None, got {self.resize}")
+        check_resize("resize", self.resize)
         for field in ("steps", "batch_size", "min_images", "embedding_dim", "finetune_steps"):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
@@ -96,7 +95,7 @@ class MarginRun:
 #: images per method (about 15 s each on two cores); on a GPU: 62x47, 8,000 steps of 128, every
 #: LFW person with two or more images a class, all ten View 2 folds.
 SIZES: Mapping[str, MarginRun] = MappingProxyType({
-    "quick": MarginRun(resize=0.25, steps=400, view2_folds=(0, 1, 2)),
+    "quick": MarginRun(resize=QUICK_FACE_RESIZE, steps=400, view2_folds=(0, 1, 2)),
     "full": MarginRun(resize=0.5, steps=8_000, batch_size=128, min_images=2, finetune_steps=300),
 })
 
