@@ -18,11 +18,12 @@ def test_full_profile_configuration_learns_a_slice(lfw_data_home):
     full = ch07.SIZES["full"]
     assert full.config.image_size == (112, 112) and full.config.channels == 3
     assert full.config.mining == "semi_hard" and full.identities is None
-    frame = ch07.learning_check(images, full, steps=25)
+    frame = ch07.learning_check(images, full, steps=50)
     first, late = frame.iloc[0], frame.iloc[-3:]
     # Dropout is active while the slice is measured, so the loss wobbles: judge the last three readings.
-    # (A CI run read 0.54x with the AUC at 0.99-1.00, so the bound is 0.6x; a net that learns nothing
-    # stays near 1x.)
+    # After 25 steps they averaged 0.16x-0.62x of the first over four dropout seeds, and one CI run
+    # failed a 0.6x bound at 0.63x with the AUC at 0.98-1.00; after 50 steps, 0.06x-0.32x over six
+    # seeds. A net that learns nothing stays near 1x.
     assert late["data_loss"].mean() <= 0.6 * first["data_loss"], frame
     assert late["auc"].min() >= 0.95 > first["auc"], frame
 
