@@ -6,7 +6,7 @@ people's pairs (:func:`siamese_lessons.course.faces.face_data`: people held out 
 training, disjoint from DevTest). DevTest is never scored here: the choice this record
 supports (``ContrastiveRun.augmentation``) is made without it.
 
-``--pairs`` and ``--epochs`` override the chapter's sizes; the record then says
+``--pairs``, ``--epochs`` and ``--resize`` override the chapter's sizes; the record then says
 ``"profile": "reduced"`` with the overrides.
 
 Usage::
@@ -45,13 +45,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--pairs", type=int, default=None, help="override chapter 4's training pairs")
     parser.add_argument("--epochs", type=int, default=None, help="override chapter 4's epochs")
+    parser.add_argument("--resize", type=float, default=None,
+                        help="override chapter 4's resize of the 125x94 face crop (quick: 0.25, 31x23)")
     parser.add_argument("--out", default=str(HERE / "results" / "contrastive_augmentation.json"))
     args = parser.parse_args(argv)
     profile = get_profile(args.profile)
-    given = {k: v for k, v in {"pairs": args.pairs, "epochs": args.epochs}.items() if v is not None}
-    base = dataclasses.replace(ch04.sizes(profile), **given)  # the chapter's sizes unless overridden
-    overridden = {k: v for k, v in given.items() if getattr(ch04.sizes(profile), k) != v}
-    data = face_data(profile.face_crop_resize)
+    given = {k: v for k, v in {"pairs": args.pairs, "epochs": args.epochs, "resize": args.resize}.items()
+             if v is not None}
+    chapter = ch04.sizes(profile)
+    base = dataclasses.replace(chapter, **given)  # the chapter's sizes unless overridden
+    overridden = {k: v for k, v in given.items() if getattr(chapter, k) != v}
+    data = face_data(base.resize)  # the chapter's face size for this profile
     labels = data.validation_pairs.labels
     rows, results = [], {}
     for name, augmentation in candidates().items():
@@ -76,6 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
         "hardware": hardware(),
         "command": command_line("benchmarks/contrastive_augmentation.py", argv),
         "run": {k: v for k, v in dataclasses.asdict(base).items() if k != "augmentation"},
+        "image_shape": list(data.test.image_shape),
         "seeds": list(args.seeds),
         "validation_pairs": int(len(labels)),
         "candidates": results,

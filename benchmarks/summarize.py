@@ -87,11 +87,12 @@ def figures(name: str, r: dict) -> str:
         return (f"chapter 8's {e['method']} embedder, {'x'.join(map(str, r['image_shape']))} grey, "
                 f"{e['parameters']:,} parameters, Keras DevTest "
                 f"{r['formats']['Keras (float32)']['test_accuracy']:.3f}; " + "; ".join(rows))
-    if name == "contrastive_augmentation":
+    if name.startswith("contrastive_augmentation"):
         run = r["run"]
         rows = [f"{k}: {sum(c['validation_auc']) / len(c['validation_auc']):.3f} "
                 f"({', '.join(f'{a:.3f}' for a in c['validation_auc'])})" for k, c in r["candidates"].items()]
-        return (f"chapter 4's run ({run['pairs']:,} pairs, {run['epochs']} epochs), seeds {r['seeds']}, "
+        return (f"chapter 4's run ({run['pairs']:,} pairs, {run['epochs']} epochs, "
+                f"{'x'.join(map(str, r['image_shape']))} faces), seeds {r['seeds']}, "
                 f"{r['validation_pairs']:,} validation-people pairs (DevTest not scored); validation AUC, "
                 "mean (per seed): " + "; ".join(rows) + f"; best **{r['best']}**")
     if name == "lfw_view2":

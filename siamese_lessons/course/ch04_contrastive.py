@@ -19,9 +19,9 @@ from ..augmentation import FLIP, Augmentation
 from ..losses import ContrastiveLoss
 from ..models import siamese_distance_model, with_augmentation
 from ..pairs import join_pairs, sample_pairs
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, check_resize, get_profile
 from ..training import fit_pair_model, fit_slice, image_input_shape
-from .faces import FaceData, face_embedder
+from .faces import QUICK_FACE_RESIZE, FaceData, face_embedder
 
 __all__ = ["SIZES", "ContrastiveRun", "inversion_run", "learning_check", "sizes", "train",
            "train_contrastive"]
@@ -57,7 +57,8 @@ def train_contrastive(
     augmentation : Augmentation or None
         Distortions of each training image, inside the model
         (:func:`~siamese_lessons.models.with_augmentation`); ``None``: none. Default:
-        horizontal flips, the choice :data:`SIZES` documents.
+        horizontal flips (chapter 4's full run and chapter 6's View 2 runs; :data:`SIZES`
+        says where each choice was made).
 
     Returns
     -------
@@ -108,6 +109,8 @@ class ContrastiveRun:
     embedding_dim : int
     augmentation : Augmentation or None
         Distortions of the training images (``None``: none).
+    resize : float or None
+        Resize of the 125x94 face crop the chapter trains and scores on (``None``: 125x94).
     """
 
     pairs: int
@@ -117,8 +120,10 @@ class ContrastiveRun:
     learning_rate: float = 1e-3
     embedding_dim: int = 64
     augmentation: Augmentation | None = FLIP
+    resize: float | None = None
 
     def __post_init__(self) -> None:
+        check_resize("resize", self.resize)
         for field in ("pairs", "epochs", "batch_size", "embedding_dim"):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
@@ -126,10 +131,15 @@ class ContrastiveRun:
             raise ValueError(f"margin must be in (0, 2] for unit-length embeddings, got {self.margin}")
 
 
-#: Chapter 4's sizes by profile name. Both train with flips only (``augmentation`` default), the
-#: choice made on the validation people: ``benchmarks/results/contrastive_augmentation.json``.
+#: Chapter 4's sizes by profile name. Quick: 31x23 faces (:data:`~.faces.QUICK_FACE_RESIZE`, as
+#: in chapters 5, 6 and 8) and no distortion, the highest mean validation AUC at that size
+#: (``benchmarks/results/contrastive_augmentation.json``; DevTest not scored). Full: the
+#: 125x94 crop with flips (the ``augmentation`` default), the same benchmark's choice at
+#: 62x47 (``contrastive_augmentation_62x47.json``); at 125x94 the choice is still to measure
+#: (``--profile full`` on a GPU).
 SIZES: Mapping[str, ContrastiveRun] = MappingProxyType({
-    "quick": ContrastiveRun(pairs=6_000, epochs=2, batch_size=64),
+    "quick": ContrastiveRun(pairs=6_000, epochs=2, batch_size=64, augmentation=None,
+                            resize=QUICK_FACE_RESIZE),
     "full": ContrastiveRun(pairs=100_000, epochs=10, batch_size=128),
 })
 
