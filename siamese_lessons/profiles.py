@@ -58,7 +58,7 @@ class Profile:
         whole frame (the data tour).
     face_crop_resize : float or None
         Default resize of the classic 125x94 LFW face crop (``None`` keeps 125x94):
-        chapter 4 and the View 2 benchmarks use it. Chapters 5, 6 and 8 set their own
+        the View 2 benchmark uses it. Chapters 4, 5, 6 and 8 set their own
         (``resize`` in their sizes; in the quick profile 31x23, where a CPU trains
         four times the steps of 62x47 in the same time).
     """
