@@ -127,7 +127,8 @@ class RandomAffine(keras.layers.Layer):
     ----------
     augmentation : Augmentation
     fill_value : float
-        Value of pixels shifted in from outside the image (1.0: white paper).
+        Value of pixels shifted in from outside the image, on the scale of the images it
+        distorts (the towers take 0-255 pixels, so 255.0 is white paper).
     seed : int or None
     """
 

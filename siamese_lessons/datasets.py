@@ -1,10 +1,11 @@
 """In-memory batch sources: pairs and identity batches gathered from a ``uint8`` image table.
 
-The table stays ``uint8`` in memory; each batch gathers its images by index and
-casts them to float32 in ``[0, 1]``. On Keras's TensorFlow backend the gather runs
-inside a ``tf.data`` pipeline that prefetches the next batch while the model trains
-(a ``keras.utils.PyDataset`` there costs tens of milliseconds a step, more than a
-small model's whole step on a CPU); on every other backend (JAX, where TensorFlow
+The table stays ``uint8`` in memory and so do the batches: each gathers its images
+by index, and the models rescale them to ``[0, 1]`` inside (their first layer).
+On Keras's TensorFlow backend the gather runs inside a ``tf.data`` pipeline that
+prefetches the next batch while the model trains (a ``keras.utils.PyDataset`` there
+costs tens of milliseconds a step, more than a small model's whole step on a CPU);
+on every other backend (JAX, where TensorFlow
 may not be installed) the same batches come from :class:`ArrayPairs` and
 :class:`ArrayBatches`, whose batch *i* of epoch *e* depends only on ``(seed, e, i)``.
 Nothing here distorts images: training distortions are a layer inside the model
@@ -21,7 +22,7 @@ import numpy as np
 
 from ._tf import backend_name, tensorflow
 from ._tf import keras as _keras
-from .data.containers import PIXEL_MAX, PairSet, as_model_input
+from .data.containers import PairSet, as_model_input
 
 __all__ = ["ArrayBatches", "ArrayPairs", "identity_batch_dataset", "pair_dataset"]
 
@@ -31,12 +32,6 @@ def _image_table(images: np.ndarray) -> np.ndarray:
     if images.dtype != np.uint8:
         raise TypeError(f"images must be uint8, got {images.dtype}")
     return images if images.ndim == 4 else images[..., None]
-
-
-def _scaled(tf, images):
-    """:func:`~siamese_lessons.data.as_model_input` inside a ``tf.data`` map (the table already
-    has its channel axis)."""
-    return tf.cast(images, tf.float32) / PIXEL_MAX
 
 
 def pair_dataset(
@@ -68,7 +63,7 @@ def pair_dataset(
     Returns
     -------
     tf.data.Dataset or ArrayPairs
-        ``left``/``right`` float32 ``(batch, H, W, C)`` in ``[0, 1]``; label float32 ``(batch,)``
+        ``left``/``right`` ``uint8`` ``(batch, H, W, C)``; label float32 ``(batch,)``
         with 1 = same identity. A ``tf.data.Dataset`` on the TensorFlow backend (shuffled by
         tf.data's own seeded shuffle), else an :class:`ArrayPairs`.
     """
@@ -85,7 +80,7 @@ def pair_dataset(
         ds = ds.repeat()
 
     def gather(idx, label):
-        return (_scaled(tf, tf.gather(table, idx[:, 0])), _scaled(tf, tf.gather(table, idx[:, 1]))), label
+        return (tf.gather(table, idx[:, 0]), tf.gather(table, idx[:, 1])), label
 
     return ds.batch(source.batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE)
@@ -110,7 +105,7 @@ def identity_batch_dataset(images: np.ndarray, labels: np.ndarray, batches: np.n
     Returns
     -------
     tf.data.Dataset or ArrayBatches
-        float32 images ``(batch, H, W, C)`` in ``[0, 1]`` and int64 labels ``(batch,)``; a
+        ``uint8`` images ``(batch, H, W, C)`` and int64 labels ``(batch,)``; a
         ``tf.data.Dataset`` on the TensorFlow backend, else an :class:`ArrayBatches`.
     """
     source = ArrayBatches(images, labels, batches)
@@ -120,7 +115,7 @@ def identity_batch_dataset(images: np.ndarray, labels: np.ndarray, batches: np.n
     table, label_table = tf.constant(source.table), tf.constant(source.labels)
 
     def gather(idx):
-        return _scaled(tf, tf.gather(table, idx)), tf.gather(label_table, idx)
+        return tf.gather(table, idx), tf.gather(label_table, idx)
 
     return tf.data.Dataset.from_tensor_slices(source.batches).map(
         gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

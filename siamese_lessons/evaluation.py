@@ -147,7 +147,7 @@ def subset_accuracies(correct, subset_size: int, *, n_draws: int = 2000, seed: i
 
 
 def embed_images(tower, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
-    """Run a tower on ``uint8`` images (scaled to [0, 1] per batch); returns float32 vectors."""
+    """Run a tower on ``uint8`` images (it rescales them inside); returns float32 vectors."""
     from .data import as_model_input
 
     images = np.asarray(images)

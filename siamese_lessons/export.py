@@ -99,7 +99,7 @@ def tflite_latency(path: str | os.PathLike, image: np.ndarray, *, runs: int = 20
     ----------
     path : path-like
     image : numpy.ndarray
-        One input ``(H, W, C)`` (float32, the model's input range).
+        One input ``(H, W, C)``: pixels as the model takes them (0-255, ``uint8`` or float).
     runs, warmup : int
         Timed calls (the median is returned) and untimed calls first.
     """
@@ -158,7 +158,8 @@ def tflite_predict(path: str | os.PathLike, images: np.ndarray) -> np.ndarray:
     path : path-like
         A file written by :func:`export_tflite`.
     images : numpy.ndarray
-        ``(n, H, W, C)`` float32, the model's input shape.
+        ``(n, H, W, C)`` pixels as the model takes them (0-255, ``uint8`` or float; the
+        course's towers rescale inside), in the model's input shape.
 
     Returns
     -------

@@ -1,7 +1,10 @@
 """Towers (the shared half of a Siamese network) and the pair model built on them.
 
 Every tower is a Keras 3 functional ``Model`` mapping one image to a vector, with
-each hyperparameter an argument. :func:`siamese_pair_model` applies *the same*
+each hyperparameter an argument. Towers take pixels as they are stored (``uint8``,
+0-255) and rescale them to [0, 1] with their first layer (``Rescaling(1 / 255)``,
+named ``"rescale"``): preprocessing lives inside the model, so no input pipeline
+divides by 255 and a saved tower takes raw images. :func:`siamese_pair_model` applies *the same*
 tower object to both inputs (one set of weights), compares the two vectors with
 a distance layer and ends in one sigmoid unit: the probability that the two
 images show the same identity (label 1).
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._tf import keras as _keras
+from .data.containers import PIXEL_MAX
 from .layers import DISTANCES, distance_layer
 
 keras = _keras()
@@ -37,6 +41,11 @@ def _input(shape: Sequence[int]) -> keras.KerasTensor:
     if len(shape) != 3 or shape[-1] not in (1, 3) or min(shape) < 1:
         raise ValueError(f"input_shape must be (height, width, 1 or 3), got {shape}")
     return keras.Input(shape=shape, name="image")
+
+
+def _rescaled(inp: keras.KerasTensor) -> keras.KerasTensor:
+    """A tower's first layer: stored pixels (0-255) to [0, 1]."""
+    return layers.Rescaling(1.0 / PIXEL_MAX, name="rescale")(inp)
 
 
 def _scaled(n: int, width: float) -> int:
@@ -92,7 +101,7 @@ def koch_tower(
     def init(std: float, mean: float = 0.0, k: int = 0):
         return keras.initializers.RandomNormal(mean=mean, stddev=std, seed=None if seed is None else seed + k)
 
-    x = inp
+    x = _rescaled(inp)
     spec = [(64, 10, True), (128, 7, True), (128, 4, True), (256, 4, False)]
     for k, (filters, kernel, pool) in enumerate(spec):
         x = layers.Conv2D(_scaled(filters, width), kernel, activation="relu", kernel_regularizer=reg,
@@ -140,7 +149,7 @@ def lfw_seed_tower(
     inp = _input(input_shape)
     reg = keras.regularizers.L2(l2)
     init = keras.initializers.GlorotUniform(seed=seed)
-    x = inp
+    x = _rescaled(inp)
     for k in range(conv_blocks):
         if min(x.shape[1], x.shape[2]) < kernel_size:
             raise ValueError(f"{conv_blocks} blocks of {kernel_size}x{kernel_size} stride {strides} do not "
@@ -184,7 +193,7 @@ def improved_tower(
     inp = _input(input_shape)
     reg = keras.regularizers.L2(l2)
     init = keras.initializers.HeNormal(seed=seed)
-    x = inp
+    x = _rescaled(inp)
     for k, f in enumerate(filters):
         for j in range(convs_per_block):
             x = layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_regularizer=reg,
@@ -218,7 +227,7 @@ def vgg_tower(
     inp = _input(input_shape)
     reg = keras.regularizers.L2(l2)
     init = keras.initializers.HeNormal(seed=seed)
-    x = inp
+    x = _rescaled(inp)
     for k, f in enumerate(filters):
         for j in range(convs_per_block):
             x = layers.Conv2D(f, 3, padding="same", activation="relu", kernel_regularizer=reg,
@@ -250,7 +259,8 @@ def with_augmentation(tower: keras.Model, augmentation, *, fill_value: float = 0
     augmentation : Augmentation
         What to draw, e.g. :data:`~siamese_lessons.augmentation.FACE_AUGMENTATION`.
     fill_value : float
-        Value of pixels shifted in from outside the image (0: black, 1: white paper).
+        Value of pixels shifted in from outside the image, on the stored 0-255 scale (the
+        distortion acts before the tower rescales): 0 is black, 255 white paper.
     seed : int or None
         Seed of the distortions.
     name : str or None

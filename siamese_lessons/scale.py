@@ -282,9 +282,8 @@ def learning_check(images: ImageList, config: ScaleConfig, *, p: int = 4, steps:
     index = np.concatenate([order[starts[c]:starts[c] + counts[c]][:config.k]
                             for c in rng.choice(eligible, p, replace=False)])
     paths = images.absolute_paths()
-    pixels = np.stack([decode_image(tf.io.read_file(paths[i]), config.image_size, config.channels).numpy()
-                       for i in index])
-    slice_images = np.rint(pixels * 255).astype(np.uint8)
+    size, channels = config.image_size, config.channels
+    slice_images = np.stack([decode_image(tf.io.read_file(paths[i]), size, channels).numpy() for i in index])
     model, loss, optimizer = _builder(config)()
     model.compile(optimizer=optimizer, loss=loss)
     return fit_identity_slice(model, slice_images, np.asarray(images.labels)[index], steps=steps)
@@ -440,7 +439,7 @@ def train(
 
             tflite_path = str(_export(embedder, out / "embedder.tflite"))
             rng = np.random.default_rng(config.seed)
-            batch = rng.random((8, *config.input_shape), dtype=np.float32)
+            batch = rng.integers(0, 256, (8, *config.input_shape), dtype=np.uint8)  # stored pixels
             tflite_error = check_tflite_parity(embedder, tflite_path, batch)
         summary = {"config": {**dataclasses.asdict(config)}, "replicas": result.replicas,
                    "global_batch": global_batch, "start_step": result.start_step,

@@ -58,14 +58,15 @@ def _check_size(image_size: Sequence[int], channels: int) -> tuple[int, int]:
 
 
 def decode_image(data, image_size: Sequence[int], channels: int = 3):
-    """Decode encoded image bytes (JPEG, PNG, BMP, GIF) to ``float32`` in [0, 1].
+    """Decode encoded image bytes (JPEG, PNG, BMP, GIF) to ``uint8`` pixels of ``image_size``.
 
     The conventions are :func:`siamese_lessons.data.read_image`'s, so that a model trained
     on streamed files and scored on the in-memory loaders sees the same pixels: grey is the
     mean of the R, G and B channels (scikit-learn's LFW grey, not TensorFlow's luma
-    weights), and resizing is antialiased bicubic (Pillow's ``BICUBIC``, which the loaders
-    and scikit-learn use). On a lossless file the two agree to within one grey level; on a
-    JPEG the decoders' own rounding adds about one more.
+    weights), resizing is antialiased bicubic (Pillow's ``BICUBIC``, which the loaders
+    and scikit-learn use), and the result is rounded to ``uint8`` as the loaders store it
+    (the models rescale to [0, 1] inside). On a lossless file the two agree to within one
+    grey level; on a JPEG the decoders' own rounding adds about one more.
 
     Parameters
     ----------
@@ -78,16 +79,15 @@ def decode_image(data, image_size: Sequence[int], channels: int = 3):
     Returns
     -------
     tf.Tensor
-        ``(height, width, channels)`` float32.
+        ``(height, width, channels)`` ``uint8``.
     """
     tf = tensorflow()
     size = _check_size(image_size, channels)
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    image = tf.image.convert_image_dtype(image, tf.float32)
+    image = tf.cast(tf.io.decode_image(data, channels=3, expand_animations=False), tf.float32)
     if channels == 1:
         image = tf.reduce_mean(image, axis=-1, keepdims=True)
     image = tf.image.resize(image, size, method="bicubic", antialias=True)
-    image = tf.clip_by_value(image, 0.0, 1.0)
+    image = tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
     return tf.ensure_shape(image, (*size, channels))
 
 
@@ -153,7 +153,7 @@ def pair_file_dataset(
     Returns
     -------
     tf.data.Dataset
-        ``((left, right), label)``: float32 ``(batch, H, W, C)`` twice and
+        ``((left, right), label)``: ``uint8`` ``(batch, H, W, C)`` twice and
         float32 ``(batch,)`` labels (1 = same identity), as
         :func:`~siamese_lessons.datasets.pair_dataset`'s.
 
@@ -317,8 +317,7 @@ def write_tfrecord_shards(
                 path = root / images.paths[i]
                 try:
                     data = tf.io.read_file(str(path))
-                    image = tf.image.convert_image_dtype(decode_image(data, size, channels), tf.uint8,
-                                                         saturate=True)
+                    image = decode_image(data, size, channels)
                 except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
                     raise ValueError(f"cannot read image {path}: {err.message.splitlines()[0]}") from None
                 encoded.append(tf.io.encode_jpeg(image, quality=quality).numpy())
@@ -425,7 +424,7 @@ def pk_shard_dataset(
     Returns
     -------
     tf.data.Dataset
-        ``(images, labels)``: float32 ``(p * k, H, W, C)`` and int64 ``(p * k,)``.
+        ``(images, labels)``: ``uint8`` ``(p * k, H, W, C)`` and int64 ``(p * k,)``.
     """
     tf = tensorflow()
     shards = shards if isinstance(shards, ShardSet) else read_shard_set(shards)
@@ -450,7 +449,7 @@ def pk_shard_dataset(
         idx = tf.cond(n >= k, lambda: shuffled[:k], lambda: with_replacement)
         chosen = tf.gather(encoded, idx)
         images = tf.map_fn(lambda data: decode_image(data, size, channels), chosen,
-                           fn_output_signature=tf.TensorSpec((*size, channels), tf.float32))
+                           fn_output_signature=tf.TensorSpec((*size, channels), tf.uint8))
         return images, tf.fill([k], label)
 
     # Batch within one pass over the identities, then repeat: no identity twice in a batch.

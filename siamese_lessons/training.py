@@ -418,7 +418,7 @@ def fit_margin_softmax(embedder, images: np.ndarray, labels, batches, *, epochs:
     Parameters
     ----------
     embedder : keras.Model
-        Image to embedding (``[0, 1]`` float input, see
+        Image to embedding (``uint8`` input, rescaled inside; see
         :func:`~siamese_lessons.datasets.identity_batch_dataset`).
     images : numpy.ndarray
         ``uint8`` images.

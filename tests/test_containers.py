@@ -16,13 +16,13 @@ def test_label_convention():
     assert SAME == 1 and DIFFERENT == 0
 
 
-def test_pairset_batch_scales_and_adds_a_channel():
+def test_pairset_batch_keeps_the_stored_pixels_and_adds_a_channel():
     ps = _pairset()
     left, right, y = ps.batch([1])
-    assert left.shape == (1, 2, 2, 1) and left.dtype == np.float32
-    # image 1 holds 80, 100, 120, 140 -> divided by 255
-    np.testing.assert_allclose(left[0, :, :, 0], np.array([[80, 100], [120, 140]]) / 255.0)
-    np.testing.assert_allclose(right[0, 0, 0, 0], 160 / 255.0)
+    assert left.shape == (1, 2, 2, 1) and left.dtype == np.uint8
+    # image 1 holds 80, 100, 120, 140
+    np.testing.assert_array_equal(left[0, :, :, 0], np.array([[80, 100], [120, 140]]))
+    assert right[0, 0, 0, 0] == 160
     assert y.tolist() == [0.0]
 
 
@@ -122,16 +122,17 @@ def test_save_and_load_arrays_round_trip_every_container(tmp_path):
         load_arrays(tmp_path / "other.npz")
 
 
-def test_as_model_input_scales_uint8_to_unit_floats_with_a_channel_axis():
+def test_as_model_input_keeps_uint8_and_adds_a_channel_axis():
     from siamese_lessons.data import PIXEL_MAX, as_model_input
 
     grey = np.array([[[0, 51], [102, 255]]], np.uint8)
     x = as_model_input(grey)
-    assert x.dtype == np.float32 and x.shape == (1, 2, 2, 1) and PIXEL_MAX == 255
-    np.testing.assert_array_equal(x[0, :, :, 0], np.array([[0, 0.2], [0.4, 1]], np.float32))
+    assert x.dtype == np.uint8 and x.shape == (1, 2, 2, 1) and PIXEL_MAX == 255
+    np.testing.assert_array_equal(x[0, :, :, 0], [[0, 51], [102, 255]])
+    assert np.shares_memory(x, grey)  # a view: a batch is not copied
     rgb = np.full((2, 1, 1, 3), 255, np.uint8)
-    assert as_model_input(rgb).shape == (2, 1, 1, 3) and as_model_input(rgb).max() == 1.0
+    assert as_model_input(rgb).shape == (2, 1, 1, 3) and as_model_input(rgb).max() == 255
     with pytest.raises(TypeError, match="uint8"):
-        as_model_input(grey / 255.0)  # already scaled: scaling again would darken it 255-fold
+        as_model_input(grey / 255.0)  # already scaled: the model's rescaling would darken it 255-fold
     with pytest.raises(ValueError, match="shape"):
         as_model_input(np.zeros((4, 4), np.uint8))

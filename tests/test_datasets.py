@@ -12,14 +12,15 @@ def _pairs(n=10):
                    labels=[i % 2 for i in range(n)], identities=list("abcd"), paths=list("1234"))
 
 
-def test_batches_gather_scale_and_label():
+def test_batches_gather_the_stored_pixels_and_labels():
     ps = _pairs()
     data = ArrayPairs(ps, [3, 4], batch_size=2)
     assert len(data) == 1
     (left, right), y = data[0]
-    assert left.shape == (2, 8, 8, 1) and left.dtype == np.float32
-    np.testing.assert_allclose(left[0, ..., 0], ps.images[3] / 255.0, rtol=1e-6)
-    np.testing.assert_allclose(right[1, ..., 0], ps.images[1] / 255.0, rtol=1e-6)
+    assert left.shape == (2, 8, 8, 1) and left.dtype == np.uint8  # the models rescale inside
+    # pair 3 is (3, 0), pair 4 is (0, 1)
+    np.testing.assert_array_equal(left[0, ..., 0], ps.images[3])
+    np.testing.assert_array_equal(right[1, ..., 0], ps.images[1])
     assert y.dtype == np.float32 and y.tolist() == [1.0, 0.0]
 
 
@@ -38,6 +39,7 @@ def test_tf_data_pairs_serve_the_array_batches_and_shuffle_every_pair_once():
     assert len(theirs) == 3
     for i, ((left, right), y) in enumerate(theirs):
         (l_np, r_np), y_np = ours[i]
+        assert np.asarray(left).dtype == np.uint8  # bytes to the model, which rescales inside
         np.testing.assert_allclose(np.asarray(left), l_np, rtol=1e-6)
         np.testing.assert_allclose(np.asarray(right), r_np, rtol=1e-6)
         np.testing.assert_array_equal(np.asarray(y), y_np)
@@ -89,7 +91,8 @@ def test_identity_batches_check_their_input():
     data = ArrayBatches(images + 51, np.arange(5) * 2, [[4, 1], [0, 0]])
     assert len(data) == 2
     x, y = data[0]
-    assert x.shape == (2, 4, 4, 1) and np.allclose(x, 0.2) and y.tolist() == [8, 2]
+    assert x.shape == (2, 4, 4, 1) and x.dtype == np.uint8 and (x == 51).all() and y.tolist() == [8, 2]
     batches = list(identity_batch_dataset(images + 51, np.arange(5) * 2, [[4, 1], [0, 0]]))
-    assert len(batches) == 2 and np.allclose(batches[0][0], 0.2)
+    first = np.asarray(batches[0][0])
+    assert len(batches) == 2 and first.dtype == np.uint8 and (first == 51).all()
     assert np.asarray(batches[0][1]).tolist() == [8, 2] and np.asarray(batches[1][1]).tolist() == [0, 0]

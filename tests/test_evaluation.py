@@ -72,7 +72,7 @@ def test_one_shot_accuracy_uses_the_head_scores():
     trials = OneShotTrials(images=ps.images, queries=[0, 8], candidates=[[1, 9], [1, 9]], answers=[0, 1],
                            runs=[1, 1])
     acc, pred = one_shot_accuracy(model, trials)
-    direct = [model.predict([ps.images[[q, q]][..., None] / 255.0, ps.images[[1, 9]][..., None] / 255.0],
+    direct = [model.predict([ps.images[[q, q]][..., None], ps.images[[1, 9]][..., None]],
                             verbose=0).ravel().argmax() for q in (0, 8)]
     assert pred.tolist() == direct and acc == np.mean(np.array(direct) == [0, 1])
 
@@ -112,7 +112,7 @@ def test_pixel_and_embedding_one_shot_scores_against_hand_values():
     images[2, 0, 0], images[2, 1, 1] = 3, 4
     trials = OneShotTrials(images=images, queries=[0], candidates=[[1, 2]], answers=[0], runs=[1])
     np.testing.assert_allclose(pixel_one_shot_scores(trials), [[-3.0, -5.0]])
-    # An "embedder" that flattens: cosine of (3,0,0,4)/255-ish vectors; query image 2, candidates 1 and 2.
+    # An "embedder" that flattens the pixels: cosines of (3,0,0,4)-like vectors; query 2, candidates 1, 2.
     flat = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten()])
     trials = OneShotTrials(images=images, queries=[2], candidates=[[1, 2]], answers=[1], runs=[1])
     np.testing.assert_allclose(embedding_one_shot_scores(flat, trials), [[3 / 5, 1.0]], rtol=1e-6)
@@ -166,7 +166,7 @@ def test_margin_table_against_paired_difference_by_hand():
 def test_embedding_spread_against_hand_values():
     from siamese_lessons.evaluation import embedding_spread
 
-    flat = keras.Sequential([keras.Input((1, 2, 1)), keras.layers.Flatten(), keras.layers.Rescaling(255.0)])
+    flat = keras.Sequential([keras.Input((1, 2, 1)), keras.layers.Flatten()])  # an embedder of raw pixels
     images = np.array([[[0, 0]], [[3, 4]], [[0, 4]]], np.uint8)
     # Distances between (0,0), (3,4), (0,4): 5, 4, 3 -> mean 4.
     assert embedding_spread(flat, images) == pytest.approx(4.0, rel=1e-5)

@@ -96,6 +96,25 @@ def test_every_tower_is_reproducible_from_its_seed_alone(name, shape, kwargs):
     assert any(not np.array_equal(a, b) for a, b in zip(first, other, strict=True) if a.std() > 0)
 
 
+@pytest.mark.parametrize("name, shape, kwargs", [
+    ("koch", (105, 105, 1), {"width": 0.05}),
+    ("lfw_seed", (24, 24, 1), {"filters": 4, "dense_units": 8}),
+    ("improved", (24, 24, 1), {"filters": (4, 8), "embedding_dim": 6}),
+    ("vgg", (24, 24, 1), {"filters": (4, 8), "dense_units": 8}),
+])
+def test_every_tower_takes_stored_uint8_pixels_and_rescales_them_first(name, shape, kwargs):
+    tower = build_tower(name, shape, seed=0, **kwargs)
+    first = tower.layers[1]  # the layer right after the input
+    assert isinstance(first, keras.layers.Rescaling) and first.name == "rescale"
+    pixels = np.zeros((1, *shape), np.uint8)
+    pixels[0, 0, :3, 0] = [0, 51, 255]
+    scaled = np.asarray(keras.Model(tower.input, first.output)(pixels))
+    np.testing.assert_allclose(scaled[0, 0, :3, 0], [0.0, 0.2, 1.0], rtol=1e-6)  # v / 255, by hand
+    # uint8 and the same values as float32 give the same vector: the cast happens inside.
+    np.testing.assert_array_equal(tower.predict(pixels, verbose=0),
+                                  tower.predict(pixels.astype(np.float32), verbose=0))
+
+
 def test_with_input_resizing_feeds_the_tower_at_its_own_size():
     from siamese_lessons.models import with_input_resizing
 

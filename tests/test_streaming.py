@@ -30,12 +30,12 @@ def flat_faces(tmp_path):
     return root
 
 
-def test_decode_image_resizes_to_size_and_unit_range(flat_faces):
+def test_decode_image_resizes_to_size_as_uint8(flat_faces):
     tf = pytest.importorskip("tensorflow")
     data = tf.io.read_file(str(flat_faces / "id1" / "2.png"))
     image = st.decode_image(data, (6, 5), channels=3).numpy()
-    assert image.shape == (6, 5, 3)
-    np.testing.assert_allclose(image, _value(1, 2) / 255.0, atol=1e-6)  # a flat image stays flat
+    assert image.shape == (6, 5, 3) and image.dtype == np.uint8  # stored pixels: the models rescale
+    np.testing.assert_array_equal(image, np.full((6, 5, 3), _value(1, 2)))  # a flat image stays flat
 
 
 @pytest.mark.parametrize("color", [False, True])
@@ -55,13 +55,13 @@ def test_decode_image_follows_the_in_memory_loaders_conventions(tmp_path, color)
     Image.fromarray(rgb).save(path)
     expected = read_image(path, color=color, resize=0.37).astype(np.float32)  # 37 x 29
     got = st.decode_image(tf.io.read_file(str(path)), expected.shape[:2], channels=3 if color else 1)
-    got = got.numpy() * 255
+    got = got.numpy().astype(np.float32)
     got = got if color else got[..., 0]
     assert got.shape == expected.shape
-    assert np.abs(got - expected).max() <= 1.0  # Pillow rounds to whole levels; TensorFlow does not
-    if not color:  # and the grey is the channels' mean, by hand
-        mean_grey = st.decode_image(tf.io.read_file(str(path)), (100, 80), channels=1).numpy()[..., 0] * 255
-        np.testing.assert_allclose(mean_grey, rgb.astype(np.float64).mean(axis=2), atol=1e-3)
+    assert np.abs(got - expected).max() <= 1.0  # both round to whole levels, after slightly different resizes
+    if not color:  # and the grey is the channels' mean, by hand, rounded
+        mean_grey = st.decode_image(tf.io.read_file(str(path)), (100, 80), channels=1).numpy()[..., 0]
+        np.testing.assert_allclose(mean_grey, rgb.astype(np.float64).mean(axis=2), atol=0.5 + 1e-3)
 
 
 def _write_pairs(path, lines):
@@ -81,7 +81,7 @@ def test_pair_file_dataset_gives_the_listed_pairs_with_their_labels(flat_faces, 
     for (left, right), label in ds.take(20):
         assert left.shape == (2, 10, 8, 1) and label.shape == (2,)
         for a, b, y in zip(left.numpy(), right.numpy(), label.numpy(), strict=True):
-            seen.add(((round(a.mean() * 255), round(b.mean() * 255)), float(y)))
+            seen.add(((round(a.mean()), round(b.mean())), float(y)))  # uint8: the stored pixel values
     assert seen == expected  # every listed pair, each with its file's label, nothing else
 
 
@@ -123,7 +123,7 @@ def test_tfrecord_shards_round_trip(flat_faces, tmp_path):
     got = {}
     for x, y in st.shard_image_dataset(shards, batch_size=4):
         for image, label in zip(x.numpy(), y.numpy(), strict=True):
-            got.setdefault(int(label), []).append(round(float(image.mean()) * 255))
+            got.setdefault(int(label), []).append(round(float(image.mean())))
     expected = {label: sorted(_value(label, i) for i in range(n))
                 for label, n in enumerate([4, 3, 5, 2, 1, 3]) if n >= 2}
     assert {k: sorted(v) for k, v in got.items()} == expected  # every image back, under its label
@@ -139,7 +139,7 @@ def test_pk_shard_dataset_batches_are_p_identities_of_k_own_images(flat_faces, t
         labels = y.numpy().reshape(2, 3)
         assert (labels == labels[:, :1]).all() and labels[0, 0] != labels[1, 0]
         for image, label in zip(x.numpy(), y.numpy(), strict=True):
-            assert round(float(image.mean()) * 255) in own[int(label)]
+            assert round(float(image.mean())) in own[int(label)]
     with pytest.raises(ValueError, match="p >= 2"):
         st.pk_shard_dataset(shards, p=1, k=3)
     with pytest.raises(ValueError, match="input pipelines"):
@@ -206,6 +206,6 @@ def test_identity_folders_with_spaces_give_pair_files_that_read_back(tmp_path):
                               shuffle_buffer=1)
     seen = set()
     for (left, right), y in ds.take(40):
-        grey = (round(left.numpy().mean() * 255), round(right.numpy().mean() * 255))
+        grey = (round(left.numpy().mean()), round(right.numpy().mean()))
         seen.add((grey, float(y.numpy()[0])))
     assert seen == expected  # every pair read back whole (the old files split "Ann Smith/0 x.png" apart)

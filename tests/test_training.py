@@ -107,7 +107,7 @@ def test_fit_identity_slice_measures_loss_and_auc_and_leaves_moving_averages_alo
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (8, 8, 8), dtype=np.uint8)
     labels = np.repeat([0, 1, 2, 3], 2)
-    x = images[..., None].astype(np.float32) / 255.0
+    x = images[..., None]  # stored pixels: the tower rescales inside
 
     def build():
         keras.utils.set_random_seed(0)
@@ -193,7 +193,7 @@ def test_fit_identity_slice_measures_a_heads_loss_when_given_the_trained_model()
                                          dropout=0.0, seed=0), dim=4, seed=0)  # no dropout: one answer
     head = keras.Sequential([emb, CosineClassifier(4, seed=0)])
     head.compile(optimizer=keras.optimizers.SGD(1e-2), loss=MarginSoftmaxLoss(scale=10.0, margin=0.2))
-    x = images[..., None].astype(np.float32) / 255.0
+    x = images[..., None]  # stored pixels: the tower rescales inside
     e = np.asarray(emb(x, training=True), np.float64)
     w = np.asarray(head.layers[-1].weights[0], np.float64)
     cos = (e / np.linalg.norm(e, axis=1, keepdims=True)) @ (w / np.linalg.norm(w, axis=0, keepdims=True))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..augmentation import KOCH_AFFINE, Augmentation
-from ..data.containers import IdentitySet, OneShotTrials
+from ..data.containers import PIXEL_MAX, IdentitySet, OneShotTrials
 from ..evaluation import (
     embedding_one_shot_scores,
     one_shot_credit,
@@ -202,7 +202,7 @@ def build_siamese(run: SiameseRun, *, seed: int = 0):
     if run.side != IMAGE_SHAPE[0]:
         tower = with_input_resizing(tower, IMAGE_SHAPE)
     if run.augmentation is not None:  # distorted inside the model (on the GPU there), in training only
-        tower = with_augmentation(tower, run.augmentation, fill_value=1.0, seed=seed)
+        tower = with_augmentation(tower, run.augmentation, fill_value=PIXEL_MAX, seed=seed)  # white paper
     model = siamese_pair_model(tower, seed=seed)
     compile_pair_model(model, learning_rate=run.learning_rate)
     return model

@@ -1,9 +1,9 @@
 """Typed containers returned by the loaders.
 
 All image data is kept as one ``uint8`` table in which each image appears once;
-pairs and trials are integer indices into that table. Floats are made only when
-a batch is built (:meth:`PairSet.batch`), so a dataset costs a quarter of the
-memory of float32 copies and nothing is duplicated per pair.
+pairs and trials are integer indices into that table. Batches stay ``uint8``
+too (:meth:`PairSet.batch`): the models rescale to [0, 1] inside, so a dataset
+costs a quarter of the memory of float32 copies and nothing is duplicated per pair.
 
 Label convention (used everywhere in the package)
 -------------------------------------------------
@@ -28,15 +28,18 @@ SAME = 1
 DIFFERENT = 0
 
 
-#: A stored ``uint8`` pixel value v reaches a model as ``v / PIXEL_MAX``, in [0, 1].
+#: A stored ``uint8`` pixel value v reaches a model's layers as ``v / PIXEL_MAX``, in [0, 1]: every
+#: tower of :mod:`siamese_lessons.models` starts with ``Rescaling(1 / PIXEL_MAX)``.
 PIXEL_MAX = 255.0
 
 
 def as_model_input(images: np.ndarray) -> np.ndarray:
-    """``uint8`` images as the course's models read them: float32 in [0, 1], with a channel axis.
+    """``uint8`` images as the course's models take them: still ``uint8``, with a channel axis.
 
-    The one place (with the ``tf.data`` gathers of :mod:`~siamese_lessons.datasets`, which use
-    :data:`PIXEL_MAX`) where stored pixels become model input.
+    Models rescale inside (their first layer is ``Rescaling(1 / PIXEL_MAX)``), so no
+    pipeline divides by 255 and batches travel to the device as bytes, a quarter of
+    float32's size. This is the one place (with the ``tf.data`` gathers of
+    :mod:`~siamese_lessons.datasets`) where a stored table becomes model input.
 
     Parameters
     ----------
@@ -46,28 +49,27 @@ def as_model_input(images: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``(n, H, W, C)`` float32.
+        ``(n, H, W, C)`` ``uint8`` (a view of ``images``, not a copy).
 
     Raises
     ------
     TypeError
-        If ``images`` is not ``uint8`` (a float array may already be scaled).
+        If ``images`` is not ``uint8`` (a float array may already be scaled, and the
+        model would scale it again).
     ValueError
         If ``images`` is not 3- or 4-dimensional.
 
     Examples
     --------
-    >>> as_model_input(np.array([[[0, 51], [102, 255]]], np.uint8))[..., 0]
-    array([[[0. , 0.2],
-            [0.4, 1. ]]], dtype=float32)
+    >>> as_model_input(np.zeros((5, 4, 3), np.uint8)).shape
+    (5, 4, 3, 1)
     """
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
     if images.ndim not in (3, 4):
         raise ValueError(f"images must have shape (n, H, W) or (n, H, W, C), got {images.shape}")
-    x = images.astype(np.float32) / PIXEL_MAX
-    return x[..., None] if x.ndim == 3 else x
+    return images[..., None] if images.ndim == 3 else images
 
 
 def _check_table(images: np.ndarray, what: str) -> None:
@@ -212,12 +214,13 @@ class PairSet:
         )
 
     def batch(self, index: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Float32 images in ``[0, 1]`` for the pairs at ``index``.
+        """The images (``uint8``, as the models take them) and labels of the pairs at ``index``.
 
         Returns
         -------
         left, right : numpy.ndarray
-            ``(len(index), H, W, C)`` float32 with a channel axis (C = 1 or 3).
+            ``(len(index), H, W, C)`` ``uint8`` with a channel axis (C = 1 or 3); see
+            :func:`as_model_input`.
         labels : numpy.ndarray
             ``(len(index),)`` float32.
         """

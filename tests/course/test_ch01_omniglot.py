@@ -94,6 +94,6 @@ def test_full_profile_distorts_its_training_images_inside_the_model():
     tower = model.get_layer("tower")
     layers = [layer for layer in tower.layers if isinstance(layer, RandomAffine)]
     assert len(layers) == 1 and layers[0].augmentation == run.siamese.augmentation
-    assert layers[0].fill_value == 1.0  # white paper shifted in, not black ink
+    assert layers[0].fill_value == 255.0  # white paper shifted in (pixels are 0-255 there), not black ink
     quick = ch01.build_siamese(ch01.SIZES["quick"].siamese)
     assert not any(isinstance(layer, RandomAffine) for layer in quick.get_layer("tower").layers)

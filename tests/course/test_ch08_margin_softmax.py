@@ -62,7 +62,7 @@ def test_a_short_margin_softmax_run_gives_a_unit_length_embedder():
     people = _faces(n_people=8, per=6, side=16)
     run = dataclasses.replace(ch08.SIZES["quick"], steps=4, batch_size=16, min_images=4)
     embedder, history = ch08.train(people, run, "arcface")
-    out = embedder.predict(people.images[:5, ..., None].astype(np.float32) / 255, verbose=0)
+    out = embedder.predict(people.images[:5, ..., None], verbose=0)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-4)
     assert len(history) == 4 and np.isfinite(history["loss"]).all()
     with pytest.raises(ValueError, match="a batch needs"):
