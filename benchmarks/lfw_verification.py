@@ -55,7 +55,10 @@ def _seed_baseline(budget: float, resize: float | None) -> dict:
     for subset in ("train", "test"):
         bunch = fetch_lfw_pairs(subset=subset, resize=resize, slice_=(slice(0, 250), slice(0, 250)),
                                 download_if_missing=False)
-        data[subset] = (bunch.pairs.reshape(*bunch.pairs.shape, 1), bunch.target.astype(np.float32))
+        # scikit-learn's float32 pixels are in [0, 1]; the package's towers take the 0-255 scale and
+        # rescale inside, so the seed's arrays go in times 255 (its model sees the seed's values).
+        data[subset] = (bunch.pairs.reshape(*bunch.pairs.shape, 1) * np.float32(255.0),
+                        bunch.target.astype(np.float32))
     x, y = data["train"]
     xt, yt = data["test"]
     tr, va = split_validation(y, LFW_SEED_SPLIT[1], seed=0)
