@@ -27,13 +27,6 @@ from .data.containers import PairSet, as_model_input
 __all__ = ["ArrayBatches", "ArrayPairs", "identity_batch_dataset", "pair_dataset"]
 
 
-def _image_table(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise TypeError(f"images must be uint8, got {images.dtype}")
-    return images if images.ndim == 4 else images[..., None]
-
-
 def pair_dataset(
     pairs: PairSet,
     index: Sequence[int] | np.ndarray | None = None,
@@ -149,7 +142,7 @@ class ArrayPairs(_keras().utils.PyDataset):
         super().__init__(**kwargs)
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.table = _image_table(pairs.images)
+        self.table = as_model_input(pairs.images)  # batches are rows of it, as they are
         self.index = np.asarray(index, dtype=np.int64).ravel()
         if self.index.size == 0:
             raise ValueError("pair_dataset needs at least one pair")
@@ -180,7 +173,7 @@ class ArrayPairs(_keras().utils.PyDataset):
     def __getitem__(self, i: int):
         epoch, i = (i // len(self), i % len(self)) if self.repeat else (self.epoch, i)
         chosen = self._order(epoch)[i * self.batch_size:(i + 1) * self.batch_size]
-        left, right = (as_model_input(self.table[self.pairs[chosen, k]]) for k in (0, 1))
+        left, right = (self.table[self.pairs[chosen, k]] for k in (0, 1))
         return (left, right), self.labels[chosen]
 
     def on_epoch_end(self) -> None:
@@ -201,7 +194,7 @@ class ArrayBatches(_keras().utils.PyDataset):
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, batches: np.ndarray, **kwargs):
         super().__init__(**kwargs)
-        self.table = _image_table(images)
+        self.table = as_model_input(images)
         self.labels = np.asarray(labels, dtype=np.int64)
         if self.labels.shape != (len(self.table),):
             raise ValueError(f"labels must have one entry per image ({len(self.table)}), "
@@ -213,4 +206,4 @@ class ArrayBatches(_keras().utils.PyDataset):
 
     def __getitem__(self, i: int):
         idx = self.batches[i]
-        return as_model_input(self.table[idx]), self.labels[idx]
+        return self.table[idx], self.labels[idx]

@@ -150,15 +150,11 @@ def embed_images(tower, images: np.ndarray, *, batch_size: int = 256) -> np.ndar
     """Run a tower on ``uint8`` images (it rescales them inside); returns float32 vectors."""
     from .data import as_model_input
 
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise TypeError(f"images must be uint8 (0-255), got {images.dtype}")
-    if images.ndim == 3:
-        images = images[..., None]
+    images = as_model_input(images)
     expected = tuple(tower.input_shape[1:])
     if images.shape[1:] != expected:
         raise ValueError(f"images have shape {images.shape[1:]}, the tower expects {expected}")
-    out = [np.asarray(tower.predict_on_batch(as_model_input(images[i:i + batch_size])))
+    out = [np.asarray(tower.predict_on_batch(images[i:i + batch_size]))
            for i in range(0, len(images), batch_size)]
     return np.concatenate(out).astype(np.float32, copy=False)
 

@@ -15,6 +15,14 @@ from siamese_lessons.models import (
 
 keras = _keras()
 
+#: Every tower of TOWERS, small enough to build in a test.
+SMALL_TOWERS = [
+    ("koch", (105, 105, 1), {"width": 0.05}),
+    ("lfw_seed", (24, 24, 1), {"filters": 4, "dense_units": 8}),
+    ("improved", (24, 24, 1), {"filters": (4, 8), "embedding_dim": 6}),
+    ("vgg", (24, 24, 1), {"filters": (4, 8), "dense_units": 8}),
+]
+
 
 def test_koch_parameter_count_matches_the_paper_architecture():
     tower = koch_tower()
@@ -75,12 +83,7 @@ def test_pair_model_round_trips_through_save_and_load(tmp_path, distance):
     assert ((before > 0) & (before < 1)).all()
 
 
-@pytest.mark.parametrize("name, shape, kwargs", [
-    ("koch", (105, 105, 1), {"width": 0.05}),
-    ("lfw_seed", (24, 24, 1), {"filters": 4, "dense_units": 8}),
-    ("improved", (24, 24, 1), {"filters": (4, 8), "embedding_dim": 6}),
-    ("vgg", (24, 24, 1), {"filters": (4, 8), "dense_units": 8}),
-])
+@pytest.mark.parametrize("name, shape, kwargs", SMALL_TOWERS)
 def test_every_tower_is_reproducible_from_its_seed_alone(name, shape, kwargs):
     from siamese_lessons.models import build_tower
 
@@ -96,12 +99,7 @@ def test_every_tower_is_reproducible_from_its_seed_alone(name, shape, kwargs):
     assert any(not np.array_equal(a, b) for a, b in zip(first, other, strict=True) if a.std() > 0)
 
 
-@pytest.mark.parametrize("name, shape, kwargs", [
-    ("koch", (105, 105, 1), {"width": 0.05}),
-    ("lfw_seed", (24, 24, 1), {"filters": 4, "dense_units": 8}),
-    ("improved", (24, 24, 1), {"filters": (4, 8), "embedding_dim": 6}),
-    ("vgg", (24, 24, 1), {"filters": (4, 8), "dense_units": 8}),
-])
+@pytest.mark.parametrize("name, shape, kwargs", SMALL_TOWERS)
 def test_every_tower_takes_stored_uint8_pixels_and_rescales_them_first(name, shape, kwargs):
     tower = build_tower(name, shape, seed=0, **kwargs)
     first = tower.layers[1]  # the layer right after the input
