@@ -9,6 +9,12 @@ DATA_DIR ?= .data
 BOOK_FLAGS ?=
 # pytest-xdist workers of `make test` (2: the CI machine's cores).
 TEST_WORKERS ?= 2
+# CPU threads of each worker's TensorFlow (and NumPy/BLAS): the cores shared out among the
+# workers. Left to itself every TensorFlow process sizes its op pool to the whole machine,
+# so two workers training at once run four busy threads on two cores: on the 2-core CI
+# machine a chapter-1 training step took 344 ms with two such processes side by side,
+# 165 ms with one thread each (90 ms alone), so this halves the test phase.
+TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) // $(TEST_WORKERS)))")
 # Training budget (minutes per method) of `make bench`'s LFW comparison; 4 keeps the
 # whole CPU suite under 20 minutes on 2 cores, the committed record used 10.
 BENCH_BUDGET ?= 4
@@ -59,7 +65,8 @@ test: $(BIN)/.installed $(STAGE)
 	cp -r book _config.yml _toc.yml $(EXECUTED)/
 	sed -i 's/^\(  execute_notebooks:\) force .*/\1 "off"           # executed by make test/' $(EXECUTED)/_config.yml
 	grep -q 'execute_notebooks: "off"' $(EXECUTED)/_config.yml
-	$(BIN)/pytest $(EXECUTED)/book tests --nbmake --nbmake-timeout=600 --overwrite -p no:cacheprovider \
+	TF_NUM_INTRAOP_THREADS=$(TEST_THREADS) OMP_NUM_THREADS=$(TEST_THREADS) \
+		$(BIN)/pytest $(EXECUTED)/book tests --nbmake --nbmake-timeout=600 --overwrite -p no:cacheprovider \
 		-n $(TEST_WORKERS) --maxschedchunk=1 --durations=15
 
 # The book from the chapters `make test` executed (no second execution); CI uses it.
