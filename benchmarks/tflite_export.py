@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--profile", default=None, help="quick, full or auto (default: the environment's)")
     parser.add_argument("--methods", nargs="+", default=list(ch08.VARIANTS), choices=list(ch08.METHODS),
                         help="candidates; the best on the validation pairs is exported")
-    parser.add_argument("--steps", type=int, default=None, help="override the profile's training steps")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="override the profile's training steps (a multiple of its epochs)")
     parser.add_argument("--runs", type=int, default=1000, help="timed calls per format (median reported)")
     parser.add_argument("--out", default=str(HERE / "results" / "tflite_export.json"))
     args = parser.parse_args(argv)

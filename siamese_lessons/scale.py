@@ -20,12 +20,14 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from ._tf import keras as _keras
 from ._tf import tensorflow
 from .augmentation import FACE_AUGMENTATION
+from .config import TrainConfig, check_positive
 from .data.containers import ImageList
 from .distributed import (
     PEER_TIMEOUT_S,
@@ -60,9 +62,13 @@ MINING = ("semi_hard", "batch_all", "batch_hard")
 TOWER_NAMES = ("improved", "koch", "lfw_seed", "vgg")
 
 
-@dataclasses.dataclass(frozen=True)
-class ScaleConfig:
-    """Everything :func:`train` needs besides the data and the output folder.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ScaleConfig(TrainConfig):
+    """Everything :func:`train` needs besides the data and the output folder: a
+    :class:`~siamese_lessons.config.TrainConfig` that counts optimizer steps (``steps`` in
+    all, 1,000 by default; ``batch_size`` per replica, 64: pairs for the pair losses, images
+    = P x K for triplet; Adam's ``learning_rate``, 1e-3, cosine-decayed to zero over
+    ``steps``) and the following. A streamed run is one epoch: ``epochs`` must be 1.
 
     Attributes
     ----------
@@ -74,14 +80,8 @@ class ScaleConfig:
         Size of the L2-normalised embedding (contrastive and triplet).
     image_size : (int, int)
     channels : {1, 3}
-    batch_size : int
-        Per replica: pairs (pair losses) or images = P x K (triplet).
     k : int
         Images per identity in a P x K batch (triplet).
-    steps : int
-        Optimizer steps of the whole run.
-    learning_rate : float
-        Adam's, with cosine decay to zero over ``steps``.
     margin : float
         Contrastive / triplet margin.
     mining : {"semi_hard", "batch_all", "batch_hard"}
@@ -105,16 +105,18 @@ class ScaleConfig:
     seed : int
     """
 
+    counts: ClassVar[str] = "steps"
+
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    steps: int = 1000
     loss: str = "triplet"
     tower: str = "improved"
     tower_kwargs: dict = dataclasses.field(default_factory=dict)
     embedding_dim: int = 128
     image_size: tuple[int, int] = (112, 112)
     channels: int = 3
-    batch_size: int = 64
     k: int = 4
-    steps: int = 1000
-    learning_rate: float = 1e-3
     margin: float = 0.2
     mining: str = "semi_hard"
     augment: bool = True
@@ -131,6 +133,10 @@ class ScaleConfig:
     def __post_init__(self) -> None:
         from .models import TOWERS
 
+        super().__post_init__()
+        if self.epochs != 1:
+            raise ValueError(f"a streamed run is one epoch of `steps` steps; epochs must be 1, "
+                             f"got {self.epochs!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {list(LOSSES)}")
         if self.tower not in TOWERS:
@@ -143,16 +149,13 @@ class ScaleConfig:
             raise ValueError(f"peer_timeout must be positive seconds, got {self.peer_timeout!r}")
         if self.mining not in MINING:
             raise ValueError(f"unknown mining {self.mining!r}; choose one of {list(MINING)}")
-        for name in ("embedding_dim", "batch_size", "steps", "checkpoint_every", "log_every",
-                     "pairs_per_kind", "num_shards"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        check_positive(self, "embedding_dim", "checkpoint_every", "log_every", "pairs_per_kind", "num_shards")
         p, rest = divmod(self.batch_size, max(self.k, 1))
         if self.loss == "triplet" and (self.k < 2 or rest or p < 2):
             raise ValueError(f"triplet training needs batch_size = P x k with P >= 2 and k >= 2; got "
                              f"batch_size={self.batch_size}, k={self.k}")
-        if not self.learning_rate > 0 or not self.margin > 0:
-            raise ValueError("learning_rate and margin must be positive")
+        if not self.margin > 0:
+            raise ValueError(f"margin must be positive, got {self.margin!r}")
 
     @property
     def images_per_replica_step(self) -> int:

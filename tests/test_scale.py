@@ -8,6 +8,22 @@ from siamese_lessons.scale import MINING, ScaleConfig, learning_check, untrained
 from .conftest import write_image
 
 
+def test_the_config_is_a_train_config_counting_steps_in_one_epoch():
+    from siamese_lessons.config import TrainConfig
+
+    config = ScaleConfig(steps=30)
+    assert isinstance(config, TrainConfig) and (config.epochs, config.steps_per_epoch) == (1, 30)
+    assert (config.batch_size, config.learning_rate) == (64, 1e-3)
+    with pytest.raises(ValueError, match="epochs must be 1, got 3"):
+        ScaleConfig(steps=30, epochs=3)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        ScaleConfig(batch_size=0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        ScaleConfig(learning_rate=-1.0)
+    with pytest.raises(TypeError):
+        ScaleConfig("triplet")  # keyword-only, as every TrainConfig
+
+
 def test_mining_is_validated_and_defaults_to_facenet_semi_hard():
     from siamese_lessons.losses import SemiHardTripletLoss
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..augmentation import KOCH_AFFINE, Augmentation
+from ..config import TrainConfig, check_positive
 from ..data.containers import PIXEL_MAX, IdentitySet, OneShotTrials
 from ..evaluation import (
     embedding_one_shot_scores,
@@ -77,9 +78,11 @@ IMAGE_SHAPE = (105, 105, 1)
 VALIDATION_PAIRS = 256
 
 
-@dataclasses.dataclass(frozen=True)
-class SiameseRun:
-    """How chapter 1's Siamese pair network is built and trained.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SiameseRun(TrainConfig):
+    """How chapter 1's Siamese pair network is built and trained: a
+    :class:`~siamese_lessons.config.TrainConfig` (``batch_size`` pairs per step, Adam's
+    ``learning_rate``, ``epochs`` passes over the pairs) and the following.
 
     Attributes
     ----------
@@ -93,9 +96,6 @@ class SiameseRun:
     pairs : int
         Training pairs (half same, half different within an alphabet), plus
         :data:`VALIDATION_PAIRS` for choosing the epoch.
-    epochs, batch_size : int
-    learning_rate : float
-        Adam's learning rate.
     augmentation : Augmentation or None
         Distortions of the training images (Koch's affine ones in the full profile),
         applied inside the model by a :class:`~siamese_lessons.augmentation.RandomAffine`
@@ -108,24 +108,23 @@ class SiameseRun:
     tower_kwargs: Mapping[str, Any]
     side: int
     pairs: int
-    epochs: int
-    batch_size: int
-    learning_rate: float
     augmentation: Augmentation | None = None
     within_alphabet: bool = True
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "tower_kwargs", MappingProxyType(dict(self.tower_kwargs)))
-        for field in ("side", "pairs", "epochs", "batch_size"):
-            if int(getattr(self, field)) < 1:
-                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+        check_positive(self, "side", "pairs")
         if not 0 < self.side <= IMAGE_SHAPE[0]:
             raise ValueError(f"side must be in 1..{IMAGE_SHAPE[0]}, got {self.side}")
 
 
-@dataclasses.dataclass(frozen=True)
-class EmbeddingRun:
-    """How chapter 1's modern embedding is built and trained.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EmbeddingRun(TrainConfig):
+    """How chapter 1's modern embedding is built and trained: a
+    :class:`~siamese_lessons.config.TrainConfig` (``epochs`` passes over the
+    rotation-enlarged background images, ``batch_size`` images per step, Adam's
+    ``learning_rate``) and the following.
 
     Attributes
     ----------
@@ -135,23 +134,29 @@ class EmbeddingRun:
         One 3x3 convolution + batch norm + ReLU + 2x2 max-pool per entry.
     dim : int
         Embedding size.
-    epochs, batch_size : int
-        Passes over the (rotation-enlarged) background images.
-    learning_rate : float
     scale : float
         Inverse temperature of the normalised softmax.
     rotations : bool
         Add each character's rotations by 90, 180 and 270 degrees as new classes.
     """
 
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    epochs: int = 3
     side: int = 28
     filters: tuple[int, ...] = (64, 64, 64, 64)
     dim: int = 64
-    epochs: int = 3
-    batch_size: int = 128
-    learning_rate: float = 3e-3
     scale: float = 16.0
     rotations: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive(self, "side", "dim")
+        if not self.filters or any(isinstance(f, bool) or not isinstance(f, int) or f < 1
+                                   for f in self.filters):
+            raise ValueError(f"filters must be one or more positive integers, got {self.filters!r}")
+        if not self.scale > 0:
+            raise ValueError(f"scale must be positive, got {self.scale!r}")
 
 
 @dataclasses.dataclass(frozen=True)

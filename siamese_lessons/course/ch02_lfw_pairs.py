@@ -17,6 +17,7 @@ import numpy as np
 
 from ..augmentation import FACE_AUGMENTATION, Augmentation
 from ..baselines import lbp_pair_scores
+from ..config import check_positive
 from ..data.containers import PairSet
 from ..evaluation import compare_verifiers, pair_scores
 from ..pairs import join_pairs
@@ -313,9 +314,7 @@ class LadderSizes:
 
     def __post_init__(self) -> None:
         check_resize("resize", self.resize)
-        for field in ("sampled_pairs", "epochs", "batch_size", "validation_pairs"):
-            if int(getattr(self, field)) < 1:
-                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+        check_positive(self, "sampled_pairs", "epochs", "batch_size", "validation_pairs")
 
 
 #: Chapter 2's sizes by profile name: 62x62 on a CPU, the seed's 250x250 and 30 epochs on a GPU.

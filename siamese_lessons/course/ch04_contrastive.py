@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..augmentation import FLIP, Augmentation
+from ..config import TrainConfig, check_positive
 from ..losses import ContrastiveLoss
 from ..models import siamese_distance_model, with_augmentation
 from ..pairs import join_pairs, sample_pairs
@@ -93,19 +94,18 @@ def train_contrastive(
     return embedder, fit
 
 
-@dataclasses.dataclass(frozen=True)
-class ContrastiveRun:
-    """How chapter 4's embedder trains.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ContrastiveRun(TrainConfig):
+    """How chapter 4's embedder trains: a :class:`~siamese_lessons.config.TrainConfig`
+    (``epochs`` passes over the pairs, ``batch_size`` pairs per step, Adam's
+    ``learning_rate``, 1e-3 by default) and the following.
 
     Attributes
     ----------
     pairs : int
         Training pairs sampled from the training people (half same).
-    epochs, batch_size : int
     margin : float
         Contrastive margin (embeddings are on the unit sphere: distances in [0, 2]).
-    learning_rate : float
-        Adam's.
     embedding_dim : int
     augmentation : Augmentation or None
         Distortions of the training images (``None``: none).
@@ -113,20 +113,17 @@ class ContrastiveRun:
         Resize of the 125x94 face crop the chapter trains and scores on (``None``: 125x94).
     """
 
-    pairs: int
-    epochs: int
-    batch_size: int
-    margin: float = 1.0
     learning_rate: float = 1e-3
+    pairs: int
+    margin: float = 1.0
     embedding_dim: int = 64
     augmentation: Augmentation | None = FLIP
     resize: float | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_resize("resize", self.resize)
-        for field in ("pairs", "epochs", "batch_size", "embedding_dim"):
-            if int(getattr(self, field)) < 1:
-                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+        check_positive(self, "pairs", "embedding_dim")
         if not 0 < self.margin <= 2:
             raise ValueError(f"margin must be in (0, 2] for unit-length embeddings, got {self.margin}")
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..augmentation import FACE_AUGMENTATION
+from ..config import TrainConfig, check_positive
 from ..datasets import identity_batch_dataset
 from ..losses import MINERS, mined_triplet_loss
 from ..models import with_augmentation
@@ -94,52 +95,52 @@ def train_triplet(
     return embedder, frame
 
 
-@dataclasses.dataclass(frozen=True)
-class TripletRun:
-    """How chapter 5's embedder trains.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TripletRun(TrainConfig):
+    """How chapter 5's embedder trains: a :class:`~siamese_lessons.config.TrainConfig`
+    that counts optimizer steps (``steps`` P x K batches in all, each freshly drawn, in
+    ``epochs`` epochs; ``batch_size`` images per batch; Adam's ``learning_rate``, 1e-3 by
+    default) and the following.
 
     Attributes
     ----------
-    pk : (int, int)
-        People per batch and images per person.
-    steps_per_epoch, epochs : int
-        Batches per epoch (each freshly drawn) and epochs.
+    k : int
+        Images per person in a batch: a batch holds ``batch_size // k`` people.
     margin : float
-    learning_rate : float
     embedding_dim : int
     resize : float or None
         Resize of the 125x94 face crop the chapter trains and scores on (``None``: 125x94).
     """
 
-    pk: tuple[int, int]
-    steps_per_epoch: int
-    epochs: int
-    margin: float = 0.2
+    counts: ClassVar[str] = "steps"
+
     learning_rate: float = 1e-3
+    k: int = 4
+    margin: float = 0.2
     embedding_dim: int = 64
     resize: float | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_resize("resize", self.resize)
-        p, k = self.pk
-        if p < 2 or k < 2:
-            raise ValueError(f"a P x K batch needs P >= 2 people and K >= 2 images each, got {self.pk}")
-        for field in ("steps_per_epoch", "epochs", "embedding_dim"):
-            if int(getattr(self, field)) < 1:
-                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+        check_positive(self, "k", "embedding_dim")
+        p, rest = divmod(self.batch_size, self.k)
+        if rest or p < 2 or self.k < 2:
+            raise ValueError(f"a P x K batch needs batch_size = P x k with P >= 2 people and k >= 2 images "
+                             f"each, got batch_size={self.batch_size}, k={self.k}")
 
     @property
-    def steps(self) -> int:
-        """Training steps in all."""
-        return self.steps_per_epoch * self.epochs
+    def pk(self) -> tuple[int, int]:
+        """People per batch and images per person, ``(batch_size // k, k)``."""
+        return self.batch_size // self.k, self.k
 
 
 #: Chapter 5's sizes by profile name. Quick: 31x23 faces (:data:`~.faces.QUICK_FACE_RESIZE`,
 #: as chapters 6 and 8), where a step of 64 faces costs about a quarter of one at 62x47;
 #: full: the 125x94 crop.
 SIZES: Mapping[str, TripletRun] = MappingProxyType({
-    "quick": TripletRun(pk=(16, 4), steps_per_epoch=100, epochs=4, resize=QUICK_FACE_RESIZE),
-    "full": TripletRun(pk=(32, 4), steps_per_epoch=500, epochs=20),
+    "quick": TripletRun(batch_size=64, steps=400, epochs=4, resize=QUICK_FACE_RESIZE),
+    "full": TripletRun(batch_size=128, steps=10_000, epochs=20),
 })
 
 

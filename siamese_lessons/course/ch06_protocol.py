@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from ..config import check_positive
 from ..data.containers import PairSet
 from ..evaluation import view2_protocol
 from ..profiles import Profile, check_resize, get_profile
@@ -22,7 +23,7 @@ from . import ch08_margin_softmax as ch08
 from .ch02_lfw_pairs import LFW_STEPS
 from .ch04_contrastive import ContrastiveRun, train_contrastive
 from .ch04_contrastive import learning_check as contrastive_learning_check
-from .ch05_triplet import train_triplet
+from .ch05_triplet import TripletRun, train_triplet
 from .ch08_margin_softmax import MarginRun
 from .faces import QUICK_FACE_RESIZE, face_embedder
 
@@ -59,11 +60,24 @@ class View2Budget:
     margin: MarginRun = ch08.SIZES["quick"]
 
     def __post_init__(self) -> None:
-        for field in ("pairs", "epochs", "batch_size", "steps_per_epoch", "triplet_epochs"):
-            if int(getattr(self, field)) < 1:
-                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+        check_positive(self, "pairs", "epochs", "batch_size", "steps_per_epoch", "triplet_epochs")
         if len(self.pk) != 2 or min(self.pk) < 1:
             raise ValueError(f"pk must be two positive numbers (identities, images each), got {self.pk!r}")
+        _ = self.triplet  # chapter 5's run checks its P x K batch: an error here, not in the first fold
+
+    @property
+    def contrastive(self) -> ContrastiveRun:
+        """Chapter 4's run with this budget's ``pairs``, ``epochs`` and ``batch_size`` (the
+        pair model trains on as many pairs, as long, in batches as large)."""
+        return ContrastiveRun(pairs=self.pairs, epochs=self.epochs, batch_size=self.batch_size)
+
+    @property
+    def triplet(self) -> TripletRun:
+        """Chapter 5's run with this budget: P x K batches of ``pk``,
+        ``steps_per_epoch`` x ``triplet_epochs`` steps."""
+        p, k = self.pk
+        return TripletRun(batch_size=p * k, k=k, steps=self.steps_per_epoch * self.triplet_epochs,
+                          epochs=self.triplet_epochs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,32 +195,41 @@ def view2_method(name: str, budget: View2Budget, *, seed: int = 0, verbose: int 
     if name == "pair":
         step = LFW_STEPS[-1]
 
+        run = budget.contrastive
+
         def fit_pair(train):
-            n_val = max(64, budget.pairs // 20)
-            pairs = sample_pairs(train, budget.pairs + n_val, seed=seed)
+            n_val = max(64, run.pairs // 20)
+            pairs = sample_pairs(train, run.pairs + n_val, seed=seed)
             tr, va = split_validation(pairs, n_val, seed=seed)
             exp = train_pair_model(pairs, tr, va, tower=step.tower,
                                    input_shape=image_input_shape(pairs.images),
                                    tower_kwargs=step.tower_kwargs, learning_rate=step.learning_rate,
-                                   batch_size=budget.batch_size, epochs=budget.epochs,
+                                   batch_size=run.batch_size, epochs=run.epochs,
                                    augmentation=step.augmentation, seed=seed, verbose=verbose)
             return trained(exp.model, exp.fit.history)
 
         fit_pair.final_losses = final_losses
         return fit_pair, lambda model, pairs, index: pair_scores(model, pairs, index)
     if name == "contrastive":
+        run = budget.contrastive
+
         def fit_contrastive(train):
-            embedder, fit = train_contrastive(train, n_pairs=budget.pairs, epochs=budget.epochs,
-                                              batch_size=budget.batch_size, seed=seed, verbose=verbose)
+            embedder, fit = train_contrastive(
+                train, n_pairs=run.pairs, epochs=run.epochs, batch_size=run.batch_size, margin=run.margin,
+                learning_rate=run.learning_rate, embedding_dim=run.embedding_dim,
+                augmentation=run.augmentation, seed=seed, verbose=verbose)
             return trained(embedder, fit.history)
 
         fit_contrastive.final_losses = final_losses
         return fit_contrastive, embedding_score
     if name == "triplet":
+        run = budget.triplet
+
         def fit_triplet(train):
-            return trained(*train_triplet(train, mining="semi_hard", pk=budget.pk,
-                                          steps_per_epoch=budget.steps_per_epoch,
-                                          epochs=budget.triplet_epochs, seed=seed, verbose=verbose))
+            return trained(*train_triplet(
+                train, mining="semi_hard", pk=run.pk, steps_per_epoch=run.steps_per_epoch,
+                epochs=run.epochs, margin=run.margin, learning_rate=run.learning_rate,
+                embedding_dim=run.embedding_dim, seed=seed, verbose=verbose))
 
         fit_triplet.final_losses = final_losses
         return fit_triplet, embedding_score
@@ -251,7 +274,5 @@ def learning_check(people, run: Chapter6Sizes, *, pairs: int = 64, steps: int = 
     """Train the live run's contrastive model (``run.budget``'s learning setup: chapter 4's
     embedder, margin and learning rate) on ``pairs`` pairs of ``people`` for ``steps`` steps;
     see :func:`~siamese_lessons.training.fit_slice`."""
-    budget = run.budget
-    contrastive = ContrastiveRun(pairs=budget.pairs, epochs=budget.epochs, batch_size=budget.batch_size)
-    return contrastive_learning_check(people, contrastive, pairs=pairs, steps=steps, batch_size=batch_size,
-                                      seed=seed)
+    return contrastive_learning_check(people, run.budget.contrastive, pairs=pairs, steps=steps,
+                                      batch_size=batch_size, seed=seed)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import ClassVar
 
 import numpy as np
 
 from ..augmentation import FACE_AUGMENTATION
+from ..config import TrainConfig, check_positive
 from ..data.containers import IdentitySet, PairSet, as_model_input
 from ..profiles import Profile, check_resize, get_profile
 from ..training import fit_identity_slice, fit_margin_softmax
@@ -40,20 +42,20 @@ _MAX_PAIRS = 8_000
 METHODS = (*VARIANTS, "contrastive", "triplet")
 
 
-@dataclasses.dataclass(frozen=True)
-class MarginRun:
-    """How chapter 8's embedders train.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MarginRun(TrainConfig):
+    """How chapter 8's embedders train: a :class:`~siamese_lessons.config.TrainConfig`
+    that counts optimizer steps and the following.
+
+    Its ``steps`` are every method's (the budget they share), in ``epochs`` epochs (4 by
+    default: the history's rows); ``batch_size`` is images per step for every method
+    (pairs: half as many pairs; triplets: P x 4); ``learning_rate`` is Adam's,
+    cosine-decayed to zero over ``steps`` for the margin-softmax methods.
 
     Attributes
     ----------
     resize : float or None
         Resize of the 125x94 face crop (``None``: 125x94).
-    steps : int
-        Optimizer steps of every method (the budget they share).
-    batch_size : int
-        Images per step for every method (pairs: half as many pairs; triplets: P x 4).
-    learning_rate : float
-        Adam's, cosine-decayed to zero over ``steps`` for the margin-softmax methods.
     scale : float
         Inverse temperature ``s`` of the margin softmax.
     min_images : int
@@ -67,10 +69,12 @@ class MarginRun:
         Steps of fine-tuning (and of training from scratch) on the Olivetti people.
     """
 
-    resize: float | None
-    steps: int
+    counts: ClassVar[str] = "steps"
+
     batch_size: int = 64
     learning_rate: float = 3e-3
+    epochs: int = 4
+    resize: float | None
     scale: float = 30.0
     min_images: int = 4
     embedding_dim: int = 64
@@ -79,10 +83,9 @@ class MarginRun:
     finetune_steps: int = 100
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_resize("resize", self.resize)
-        for field in ("steps", "batch_size", "min_images", "embedding_dim", "finetune_steps"):
-            if int(getattr(self, field)) < 1:
-                raise ValueError(f"{field} must be positive, got {getattr(self, field)!r}")
+        check_positive(self, "min_images", "embedding_dim", "finetune_steps")
         if self.batch_size % 4:
             raise ValueError(f"batch_size must be a multiple of 4 (P x 4 triplet batches), "
                              f"got {self.batch_size}")
@@ -138,7 +141,7 @@ def train(people: IdentitySet, run: MarginRun, variant: str = "cosface", *, seed
     embedder = face_embedder((*images.shape[1:3], 1), dim=run.embedding_dim, seed=seed)
     history = _fit_classifier(embedder, images, labels, variant, steps=run.steps, batch_size=run.batch_size,
                               learning_rate=run.learning_rate, scale=run.scale,
-                              epochs=4 if run.steps % 4 == 0 else 1, seed=seed, verbose=verbose)
+                              epochs=run.epochs, seed=seed, verbose=verbose)
     return embedder, history
 
 

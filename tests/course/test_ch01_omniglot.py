@@ -47,6 +47,17 @@ def test_sizes_by_profile_and_validation():
         dataclasses.replace(ch01.SIZES["quick"].siamese, side=200)
     with pytest.raises(ValueError, match="pairs"):
         dataclasses.replace(ch01.SIZES["quick"].siamese, pairs=0)
+    # Both runs are TrainConfigs that count passes over their data.
+    with pytest.raises(ValueError, match="SiameseRun trains by passes"):
+        dataclasses.replace(ch01.SIZES["quick"].siamese, steps=100)
+    with pytest.raises(ValueError, match="learning_rate"):
+        dataclasses.replace(ch01.SIZES["quick"].siamese, learning_rate=0)
+    embedding = ch01.SIZES["quick"].embedding
+    assert (embedding.batch_size, embedding.learning_rate, embedding.epochs) == (128, 3e-3, 3)
+    with pytest.raises(ValueError, match="filters"):
+        dataclasses.replace(embedding, filters=(64, 0))
+    with pytest.raises(ValueError, match="dim must be a positive integer"):
+        dataclasses.replace(embedding, dim=0)
 
 
 def test_build_siamese_twice_gives_the_untrained_twin():

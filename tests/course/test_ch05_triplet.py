@@ -20,9 +20,16 @@ def test_full_profile_configuration_learns_a_slice(lfw_data_home, mining):
 
 
 def test_sizes_by_profile_and_validation():
-    assert ch05.sizes("full") is ch05.SIZES["full"] and ch05.SIZES["quick"].steps == 400
+    quick = ch05.SIZES["quick"]
+    assert ch05.sizes("full") is ch05.SIZES["full"] and quick.steps == 400
+    # 64 images of 4 per person: 16 people per batch, 400 steps in 4 epochs of 100.
+    assert quick.pk == (16, 4) and quick.steps_per_epoch == 100 and ch05.SIZES["full"].pk == (32, 4)
     with pytest.raises(ValueError, match="P x K"):
-        dataclasses.replace(ch05.SIZES["quick"], pk=(8, 1))
+        dataclasses.replace(quick, k=1)
+    with pytest.raises(ValueError, match="P x K"):
+        dataclasses.replace(quick, batch_size=66)
+    with pytest.raises(ValueError, match="give steps"):
+        dataclasses.replace(quick, steps=None)
     with pytest.raises(ValueError, match="resize"):
         dataclasses.replace(ch05.SIZES["quick"], resize=2.0)
     assert ch05.SIZES["quick"].resize == 0.25 and ch05.SIZES["full"].resize is None
@@ -35,7 +42,7 @@ def test_warm_started_batch_hard_continues_the_semi_hard_network():
 
     people = _faces(n_people=8, per=4, side=16)
     data = FaceData(train=people, validation=people, validation_pairs=None, test=None)
-    run = dataclasses.replace(ch05.SIZES["quick"], pk=(4, 2), steps_per_epoch=2, epochs=4)
+    run = dataclasses.replace(ch05.SIZES["quick"], batch_size=8, k=2, steps=8, epochs=4)
     embedder, history = ch05.train_warm_started(data, run, seed=0, verbose=0)
     assert history["miner"].tolist() == ["semi_hard"] * 2 + ["batch_hard"] * 2
     assert history["epoch"].tolist() == [1, 2, 3, 4] and np.isfinite(history["loss"]).all()

@@ -73,6 +73,19 @@ def test_view2_method_names_and_sizes_are_checked():
         dataclasses.replace(ch06.SIZES["quick"], live=("lbp", "arcface"))
     with pytest.raises(ValueError, match="pk"):
         dataclasses.replace(ch06.SIZES["quick"].budget, pk=(4,))
+    with pytest.raises(ValueError, match="P x K"):  # chapter 5's check, at construction
+        dataclasses.replace(ch06.SIZES["quick"].budget, pk=(4, 1))
+
+
+def test_the_budget_is_chapter_4_and_5_runs():
+    from siamese_lessons.course.ch04_contrastive import ContrastiveRun
+
+    budget = ch06.SIZES["quick"].budget  # 6,000 pairs x 2 epochs of 64; 16 x 4 triplet batches, 60 x 1
+    assert budget.contrastive == ContrastiveRun(pairs=6_000, epochs=2, batch_size=64)
+    triplet = budget.triplet
+    assert (triplet.pk, triplet.batch_size, triplet.steps, triplet.epochs) == ((16, 4), 64, 60, 1)
+    full = ch06.SIZES["full"].budget.triplet  # 32 x 4, 300 steps per epoch x 6
+    assert (full.pk, full.steps, full.steps_per_epoch) == ((32, 4), 1_800, 300)
     with pytest.raises(ValueError, match="resize"):
         dataclasses.replace(ch06.SIZES["quick"], resize=0.0)
     # Quick: chapter 8's 31x23 faces (0.25 of the 125x94 crop); full: the whole crop.
