@@ -17,6 +17,7 @@ __all__ = [
     "DatasetNotFoundError",
     "IdentityLeakageError",
     "MalformedLineError",
+    "PeerUnreachableError",
     "ProfileError",
 ]
 
