@@ -49,6 +49,10 @@ class View2Budget:
         Triplet training length.
     margin : MarginRun
         How chapter 8's margin-softmax model trains (``cosface``).
+
+    The fields stay flat (the View 2 record keeps them); :attr:`contrastive` and
+    :attr:`triplet` are the chapter 4 and 5 runs (each a :class:`~siamese_lessons.config.TrainConfig`)
+    that the models train with.
     """
 
     pairs: int
