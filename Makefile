@@ -11,9 +11,10 @@ BOOK_FLAGS ?=
 TEST_WORKERS ?= 2
 # CPU threads of each worker's TensorFlow (and NumPy/BLAS): the cores shared out among the
 # workers. Left to itself every TensorFlow process sizes its op pool to the whole machine,
-# so two workers training at once run four busy threads on two cores: on the 2-core CI
-# machine a chapter-1 training step took 344 ms with two such processes side by side,
-# 165 ms with one thread each (90 ms alone), so this halves the test phase.
+# so two workers training at once run four busy threads on two cores: on a 2-core Xeon a
+# chapter-1 training step took 344 ms with two such processes side by side, 157-173 ms with
+# one thread each (90 ms alone). The whole of .ci/run gains less (1,756 s before; 1,524 and
+# 1,673 s in two runs after): much of it is not TensorFlow's op pool.
 TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) // $(TEST_WORKERS)))")
 # Training budget (minutes per method) of `make bench`'s LFW comparison; 4 keeps the
 # whole CPU suite under 20 minutes on 2 cores, the committed record used 10.
