@@ -26,7 +26,7 @@ import dataclasses
 import math
 from typing import ClassVar
 
-__all__ = ["TrainConfig", "check_positive"]
+__all__ = ["TrainConfig", "check_pk_batch", "check_positive"]
 
 
 def check_positive(config: object, *fields: str) -> None:
@@ -36,6 +36,17 @@ def check_positive(config: object, *fields: str) -> None:
         value = getattr(config, field)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{field} must be a positive integer, got {value!r}")
+
+
+def check_pk_batch(batch_size: int, k: int) -> int:
+    """The people ``P`` of a P x K batch of ``batch_size`` images, ``k`` per person; raise
+    ``ValueError`` unless ``batch_size = P x k`` with ``P >= 2`` and ``k >= 2`` (a triplet
+    needs two people and two images of one of them)."""
+    people, rest = divmod(batch_size, k) if k >= 2 else (0, 0)
+    if k < 2 or rest or people < 2:
+        raise ValueError(f"a P x K batch needs batch_size = P x k with P >= 2 people and k >= 2 images "
+                         f"each, got batch_size={batch_size}, k={k}")
+    return people
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -27,7 +27,7 @@ import numpy as np
 from ._tf import keras as _keras
 from ._tf import tensorflow
 from .augmentation import FACE_AUGMENTATION
-from .config import TrainConfig, check_positive
+from .config import TrainConfig, check_pk_batch, check_positive
 from .data.containers import ImageList
 from .distributed import (
     PEER_TIMEOUT_S,
@@ -150,10 +150,8 @@ class ScaleConfig(TrainConfig):
         if self.mining not in MINING:
             raise ValueError(f"unknown mining {self.mining!r}; choose one of {list(MINING)}")
         check_positive(self, "embedding_dim", "checkpoint_every", "log_every", "pairs_per_kind", "num_shards")
-        p, rest = divmod(self.batch_size, max(self.k, 1))
-        if self.loss == "triplet" and (self.k < 2 or rest or p < 2):
-            raise ValueError(f"triplet training needs batch_size = P x k with P >= 2 and k >= 2; got "
-                             f"batch_size={self.batch_size}, k={self.k}")
+        if self.loss == "triplet":
+            check_pk_batch(self.batch_size, self.k)
         if not self.margin > 0:
             raise ValueError(f"margin must be positive, got {self.margin!r}")
 

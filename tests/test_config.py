@@ -5,7 +5,7 @@ from typing import ClassVar
 
 import pytest
 
-from siamese_lessons.config import TrainConfig, check_positive
+from siamese_lessons.config import TrainConfig, check_pk_batch, check_positive
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -63,3 +63,10 @@ def test_check_positive_names_the_first_bad_field():
     check_positive(config, "batch_size", "width")
     with pytest.raises(ValueError, match="width must be a positive integer, got 0"):
         check_positive(dataclasses.replace(config, width=0), "batch_size", "width")
+
+
+def test_check_pk_batch_gives_the_people_of_a_p_by_k_batch():
+    assert check_pk_batch(64, 4) == 16 and check_pk_batch(4, 2) == 2
+    for batch_size, k in ((66, 4), (64, 1), (64, 0), (4, 4), (2, 2)):  # not P x k, k < 2, P < 2
+        with pytest.raises(ValueError, match=f"batch_size = P x k .*got batch_size={batch_size}, k={k}"):
+            check_pk_batch(batch_size, k)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..augmentation import FACE_AUGMENTATION
-from ..config import TrainConfig, check_positive
+from ..config import TrainConfig, check_pk_batch, check_positive
 from ..datasets import identity_batch_dataset
 from ..losses import MINERS, mined_triplet_loss
 from ..models import with_augmentation
@@ -124,10 +124,7 @@ class TripletRun(TrainConfig):
         super().__post_init__()
         check_resize("resize", self.resize)
         check_positive(self, "k", "embedding_dim")
-        p, rest = divmod(self.batch_size, self.k)
-        if rest or p < 2 or self.k < 2:
-            raise ValueError(f"a P x K batch needs batch_size = P x k with P >= 2 people and k >= 2 images "
-                             f"each, got batch_size={self.batch_size}, k={self.k}")
+        check_pk_batch(self.batch_size, self.k)
 
     @property
     def pk(self) -> tuple[int, int]:
