@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> dict:
                         help="Siamese training pairs (default: the profile's)")
     parser.add_argument("--epochs", type=int, default=None, help="Siamese epochs")
     parser.add_argument("--embedding-epochs", type=int, default=None)
+    parser.add_argument("--embedding-filters", type=int, nargs="+", default=None,
+                        help="filters of the embedding tower's blocks (default: the profile's)")
     parser.add_argument("--width", type=float, default=None, help="Koch tower width (full profile only)")
     parser.add_argument("--arrays", default=None, help="read the data from an --export-arrays file")
     parser.add_argument("--export-arrays", default=None, help="write the data to this .npz and stop")
@@ -52,9 +54,11 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error(f"--width applies to Koch's tower; the {profile.name} profile trains {run.tower!r}")
         run = dataclasses.replace(run, tower_kwargs={**run.tower_kwargs, "width": args.width})
     run = dataclasses.replace(run, pairs=args.pairs or run.pairs, epochs=args.epochs or run.epochs)
-    emb_run = dataclasses.replace(emb_run, epochs=args.embedding_epochs or emb_run.epochs)
+    emb_run = dataclasses.replace(emb_run, epochs=args.embedding_epochs or emb_run.epochs,
+                                  filters=tuple(args.embedding_filters or emb_run.filters))
     label = profile_label(profile.name, {"pairs": args.pairs, "epochs": args.epochs, "width": args.width,
-                                         "embedding_epochs": args.embedding_epochs})
+                                         "embedding_epochs": args.embedding_epochs,
+                                         "embedding_filters": args.embedding_filters})
 
     if args.arrays:
         carried = load_arrays(args.arrays)

@@ -62,14 +62,17 @@ def test_lfw_pairs_smoke(lfw_data_home, tmp_path):
 @pytest.mark.data
 def test_omniglot_one_shot_smoke(omniglot_home, tmp_path):
     result = _run_benchmark("omniglot_one_shot.py", "--profile", "quick", "--pairs", "64", "--epochs", "1",
-                            "--embedding-epochs", "1", out=tmp_path / "o.json")
+                            "--embedding-epochs", "1", "--embedding-filters", "8", "8",
+                            out=tmp_path / "o.json")
     methods = result["methods"]
     assert methods["chance"]["one_shot_accuracy"] == 0.05
     assert 0 <= methods["Siamese, trained"]["one_shot_accuracy"] <= 1
     assert result["trials"] == 400 and "242 characters" in result["training_set"]
     # Overridden sizes make the record "reduced", never "quick" or "full".
     assert result["profile"] == "reduced" and result["base_profile"] == "quick"
-    assert result["overrides"] == {"pairs": 64, "epochs": 1, "embedding_epochs": 1}
+    assert result["overrides"] == {"pairs": 64, "epochs": 1, "embedding_epochs": 1,
+                                   "embedding_filters": [8, 8]}
+    assert result["embedding"]["filters"] == [8, 8]
     assert {(m["model"], m["versus"]) for m in result["margins"]} == {
         ("Siamese, trained", "Siamese, untrained twin"), ("Siamese, trained", "1-NN on pixels"),
         ("embedding, trained", "embedding, untrained twin"), ("embedding, trained", "1-NN on pixels")}

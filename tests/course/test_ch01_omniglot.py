@@ -37,7 +37,7 @@ def test_full_profile_configuration_learns_a_slice_and_the_papers_initialisation
 @pytest.mark.data
 def test_quick_profile_configuration_learns_a_slice(background):
     # Batch norm predicts with moving averages, which need more (cheap) steps to settle.
-    assert _learns(ch01.learning_check(background, ch01.SIZES["quick"].siamese, steps=100))
+    assert _learns(ch01.learning_check(background, ch01.SIZES["quick"].siamese, steps=100, every=25))
 
 
 def test_sizes_by_profile_and_validation():
@@ -53,7 +53,7 @@ def test_sizes_by_profile_and_validation():
     with pytest.raises(ValueError, match="learning_rate"):
         dataclasses.replace(ch01.SIZES["quick"].siamese, learning_rate=0)
     embedding = ch01.SIZES["quick"].embedding
-    assert (embedding.batch_size, embedding.learning_rate, embedding.epochs) == (128, 3e-3, 3)
+    assert (embedding.batch_size, embedding.learning_rate, embedding.epochs) == (128, 3e-3, 2)
     with pytest.raises(ValueError, match="filters"):
         dataclasses.replace(embedding, filters=(64, 0))
     with pytest.raises(ValueError, match="dim must be a positive integer"):
