@@ -15,7 +15,12 @@ def test_full_profile_configuration_learns_a_slice(lfw_data_home, mining):
     people, _ = lfw_embedding_data(0.5)
     frame = ch05.learning_check(people, ch05.SIZES["full"], mining, steps=20)
     first, last = frame.iloc[0], frame.iloc[-1]
-    assert last["data_loss"] <= 0.5 * first["data_loss"], frame
+    if mining == "batch_hard":  # the mean over every anchor: it falls to 0 as the slice separates
+        assert last["data_loss"] <= 0.5 * first["data_loss"], frame
+    # Semi-hard's loss is the mean over the pairs that still have a negative inside the margin band,
+    # in (0, margin) until the band empties, so it is no progress measure (at 20 steps here 0.26x the
+    # first at one thread, 0.06x at two; chapter 7's slice gave 0.72x on a CI machine). Both miners
+    # are judged by the AUC over every pair of the slice, 0.72 untrained here.
     assert last["auc"] >= 0.95 > first["auc"], frame
 
 

@@ -20,12 +20,13 @@ def test_full_profile_configuration_learns_a_slice(lfw_data_home):
     assert full.config.mining == "semi_hard" and full.identities is None
     frame = ch07.learning_check(images, full, steps=50)
     first, late = frame.iloc[0], frame.iloc[-3:]
-    # Dropout is active while the slice is measured, so the loss wobbles: judge the last three readings.
-    # After 25 steps they averaged 0.16x-0.62x of the first over four dropout seeds, and one CI run
-    # failed a 0.6x bound at 0.63x with the AUC at 0.98-1.00; after 50 steps, 0.06x-0.32x over six
-    # seeds. A net that learns nothing stays near 1x.
-    assert late["data_loss"].mean() <= 0.6 * first["data_loss"], frame
-    assert late["auc"].min() >= 0.95 > first["auc"], frame
+    # Semi-hard mining (FaceNet's rule) averages over the positive pairs that still have a negative
+    # inside the margin band, so its loss stays in (0, margin) while the net learns and drops to 0
+    # only when the band empties: it is not a progress measure. At 50 steps one slice gave last-three
+    # means of 0.17x-0.32x the first here (1 and 2 threads) and 0.72x on a CI machine, with the AUC
+    # at 0.98-1.00 in every run. The AUC over every pair of the slice is the measure: an untrained
+    # (or unlearning) net stays at chance, 0.51 here.
+    assert first["auc"] <= 0.7 and late["auc"].min() >= 0.95, frame
 
 
 def test_sizes_by_profile_and_validation():
