@@ -48,6 +48,7 @@ __all__ = [
     "ScaleRun",
     "learning_check",
     "listing_digest",
+    "prepare_data",
     "read_source",
     "train",
     "untrained_model",
@@ -213,10 +214,40 @@ def listing_digest(images: ImageList) -> str:
     return digest.hexdigest()
 
 
-def _prepare_data(images: ImageList, out: Path, config: ScaleConfig, progress: bool) -> Path:
-    """The run's pair files or shards, made once and reused only if made from the same listing
-    and arguments (``made_from.json``); written under a ``.partial`` name and renamed when
-    complete, so a failed run never leaves files a rerun would trust."""
+def prepare_data(images: ImageList, out_dir: str | os.PathLike, config: ScaleConfig, *,
+                 progress: bool = False) -> Path:
+    """The input :func:`train` streams from, written once into its output folder.
+
+    Triplet runs get ``out_dir/shards`` (:func:`~siamese_lessons.streaming.write_tfrecord_shards`
+    at ``config``'s image size, channels and shard count), pair losses ``out_dir/pairs``
+    (:func:`~siamese_lessons.pairgen.write_pair_files`, after every image is checked). A
+    ``made_from.json`` beside them records the listing's digest and those arguments; a later
+    call (or :func:`train` on the same folder) reuses the folder only when both match, and
+    rebuilds it with a warning otherwise. Files are written under a ``.partial`` name and
+    renamed when complete, so a failed run never leaves files a rerun would trust.
+
+    Parameters
+    ----------
+    images : ImageList
+        The run's images (for example :func:`~siamese_lessons.data.read_clean_list`).
+    out_dir : path-like
+        The run's output folder (``train``'s ``out_dir``).
+    config : ScaleConfig
+    progress : bool
+        Show a progress bar while writing.
+
+    Returns
+    -------
+    pathlib.Path
+        The shards or pairs folder: pass shards to
+        :func:`~siamese_lessons.streaming.read_shard_set`.
+
+    Raises
+    ------
+    CorruptImageError, FileNotFoundError
+        For pair losses, an image that cannot be decoded or does not exist, named.
+    """
+    out = Path(out_dir)
     import shutil
     import warnings
 
@@ -406,7 +437,7 @@ def train(
     own = out if info.is_chief else out / f"worker-{info.task_id}"
     own.mkdir(parents=True, exist_ok=True)
     images = source if isinstance(source, ImageList) else read_source(source)
-    data_dir = _prepare_data(images, own, config, progress and info.is_chief)
+    data_dir = prepare_data(images, own, config, progress=progress and info.is_chief)
     global_batch = config.batch_size * strategy.num_replicas_in_sync
     result = train_steps(
         _builder(config), _dataset_fn(config, data_dir, images.root, global_batch),

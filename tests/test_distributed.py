@@ -353,11 +353,11 @@ def test_scale_streams_differ_by_resume_step_and_repeat_for_one(faces, tmp_path)
     import tensorflow as tf
 
     from siamese_lessons.data import read_clean_list
-    from siamese_lessons.scale import ScaleConfig, _dataset_fn, _prepare_data
+    from siamese_lessons.scale import ScaleConfig, _dataset_fn, prepare_data
 
     config = ScaleConfig(loss="triplet", image_size=(16, 16), channels=1, batch_size=8, k=2, num_shards=2,
                          augment=False)
-    data_dir = _prepare_data(read_clean_list(faces), tmp_path, config, progress=False)
+    data_dir = prepare_data(read_clean_list(faces), tmp_path, config, progress=False)
     make = _dataset_fn(config, data_dir, str(faces.parent), 8)
     context = tf.distribute.InputContext()
 

@@ -1,5 +1,9 @@
 """scale: the training configuration, its triplet miner, the learning check and the untrained twin."""
 
+import dataclasses
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -49,7 +53,7 @@ def test_untrained_model_is_the_seeded_starting_point():
 
 def test_run_folder_data_is_reused_only_when_made_from_the_same_listing(tmp_path):
     from siamese_lessons.data import ImageList
-    from siamese_lessons.scale import _prepare_data
+    from siamese_lessons.scale import prepare_data
 
     def listing(n_ids):
         paths = np.asarray([f"p{i // 3}/{i}.png" for i in range(3 * n_ids)])
@@ -58,13 +62,13 @@ def test_run_folder_data_is_reused_only_when_made_from_the_same_listing(tmp_path
         return ImageList(root=str(tmp_path), paths=paths, labels=np.repeat(np.arange(n_ids), 3))
 
     config = ScaleConfig(loss="contrastive", pairs_per_kind=6)
-    target = _prepare_data(listing(5), tmp_path, config, progress=False)
+    target = prepare_data(listing(5), tmp_path, config)
     made = (target / "positive_pairs_path.txt").stat().st_mtime_ns
-    assert _prepare_data(listing(5), tmp_path, config, progress=False) == target
+    assert prepare_data(listing(5), tmp_path, config) == target
     assert (target / "positive_pairs_path.txt").stat().st_mtime_ns == made  # same listing: reused
     # Another list (the old code trained on the old pair files while run.json named the new list).
     with pytest.warns(RuntimeWarning, match="listing_sha256"):
-        _prepare_data(listing(6), tmp_path, config, progress=False)
+        prepare_data(listing(6), tmp_path, config)
     written = "".join((target / name).read_text()
                       for name in ("positive_pairs_path.txt", "negative_pairs_path.txt"))
     assert "p5/" in written
@@ -73,15 +77,38 @@ def test_run_folder_data_is_reused_only_when_made_from_the_same_listing(tmp_path
         f.write_text("")
     (target / "made_from.json").unlink()
     with pytest.warns(RuntimeWarning, match="no made_from.json"):
-        _prepare_data(listing(6), tmp_path, config, progress=False)
+        prepare_data(listing(6), tmp_path, config)
     assert (target / "positive_pairs_path.txt").read_text().count("\n") == 6
     assert not (tmp_path / "pairs.partial").exists()
+
+
+def test_prepare_data_writes_the_shards_a_triplet_run_reads(tmp_path):
+    from siamese_lessons.data import ImageList
+    from siamese_lessons.scale import prepare_data
+    from siamese_lessons.streaming import read_shard_set
+
+    paths = np.asarray([f"p{i // 3}/{i}.png" for i in range(12)])  # 4 people of 3 images
+    for i, p in enumerate(paths):
+        write_image(tmp_path / p, np.full((6, 6), 20 * i))
+    images = ImageList(root=str(tmp_path), paths=paths, labels=np.repeat(np.arange(4), 3))
+    config = ScaleConfig(loss="triplet", image_size=(4, 4), channels=1, k=2, num_shards=2)
+    target = prepare_data(images, tmp_path / "run", config)
+    assert target == tmp_path / "run" / "shards"
+    shards = read_shard_set(target)
+    assert (shards.identities, shards.images, len(shards.files)) == (4, 12, 2)
+    made = json.loads((target / "made_from.json").read_text())
+    assert [made[k] for k in ("kind", "image_size", "channels", "num_shards")] == ["shards", [4, 4], 1, 2]
+    stamp = [Path(f).stat().st_mtime_ns for f in shards.paths]
+    assert prepare_data(images, tmp_path / "run", config) == target  # what train() calls: reused
+    assert [Path(f).stat().st_mtime_ns for f in shards.paths] == stamp
+    with pytest.warns(RuntimeWarning, match="image_size"):
+        prepare_data(images, tmp_path / "run", dataclasses.replace(config, image_size=(2, 2)))
 
 
 def test_pair_losses_name_a_corrupt_or_missing_image_before_training(tmp_path):
     from siamese_lessons.data import ImageList
     from siamese_lessons.errors import CorruptImageError
-    from siamese_lessons.scale import _prepare_data
+    from siamese_lessons.scale import prepare_data
 
     paths = np.asarray([f"p{i // 2}/{i}.png" for i in range(6)])
     for p in paths:
@@ -90,8 +117,8 @@ def test_pair_losses_name_a_corrupt_or_missing_image_before_training(tmp_path):
     images = ImageList(root=str(tmp_path), paths=paths, labels=np.repeat(np.arange(3), 2))
     config = ScaleConfig(loss="binary", pairs_per_kind=2)
     with pytest.raises(CorruptImageError, match=str(paths[3])):
-        _prepare_data(images, tmp_path / "run", config, progress=False)
+        prepare_data(images, tmp_path / "run", config)
     (tmp_path / paths[3]).unlink()
     with pytest.raises(FileNotFoundError, match=str(paths[3])):
-        _prepare_data(images, tmp_path / "run", config, progress=False)
+        prepare_data(images, tmp_path / "run", config)
     assert not (tmp_path / "run" / "pairs").exists()  # nothing a rerun could trust
