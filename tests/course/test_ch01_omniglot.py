@@ -53,7 +53,7 @@ def test_sizes_by_profile_and_validation():
     with pytest.raises(ValueError, match="learning_rate"):
         dataclasses.replace(ch01.SIZES["quick"].siamese, learning_rate=0)
     embedding = ch01.SIZES["quick"].embedding
-    assert (embedding.batch_size, embedding.learning_rate, embedding.epochs) == (128, 3e-3, 2)
+    assert (embedding.batch_size, embedding.learning_rate, embedding.epochs) == (128, 3e-3, 1)
     with pytest.raises(ValueError, match="filters"):
         dataclasses.replace(embedding, filters=(64, 0))
     with pytest.raises(ValueError, match="dim must be a positive integer"):
