@@ -213,18 +213,6 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(faces, tmp_path):
     assert (run["start_step"], run["final_step"]) == (saved, newest + 7)
 
 
-def test_train_command_help_and_errors(faces, tmp_path):
-    help_ = subprocess.run([sys.executable, "-m", "siamese_lessons", "train", "--help"], capture_output=True,
-                           text=True, env=_env(), cwd=REPO)
-    assert help_.returncode == 0 and "TF_CONFIG" in help_.stdout and "--checkpoint-every" in help_.stdout
-    bad = subprocess.run(_train_cmd(faces, tmp_path / "r", "--steps", "3", "--batch-size", "6", "--k", "4"),
-                         capture_output=True, text=True, env=_env(), cwd=REPO)
-    assert bad.returncode == 2 and "batch_size = P x k" in bad.stderr
-    missing = subprocess.run(_train_cmd(tmp_path / "none.txt", tmp_path / "r", "--steps", "3"),
-                             capture_output=True, text=True, env=_env(), cwd=REPO)
-    assert missing.returncode == 2 and "none.txt" in missing.stderr
-
-
 def test_pair_losses_train_end_to_end_with_mixed_precision_and_tflite(faces, tmp_path):
     from siamese_lessons.scale import ScaleConfig, train
 

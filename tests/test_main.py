@@ -54,6 +54,23 @@ def test_bad_numbers_are_one_line_errors_naming_the_option(args, option, capsys)
     assert info.value.code == 2 and f"argument {option}" in err and "Traceback" not in err
 
 
+def test_train_help_and_bad_input_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0 and "TF_CONFIG" in out and "--checkpoint-every" in out
+    # A batch that is not P x k (6 images, k = 4) is refused before anything is read or trained.
+    code = main(["train", str(tmp_path / "list.txt"), "--out-dir", str(tmp_path / "r"), "--steps", "3",
+                 "--batch-size", "6", "--k", "4"])
+    err = capsys.readouterr().err
+    assert code == 2 and "batch_size = P x k" in err and len(err.strip().splitlines()) == 1
+    # A list that does not exist is named.
+    code = main(["train", str(tmp_path / "none.txt"), "--out-dir", str(tmp_path / "r"), "--steps", "3",
+                 "--quiet", "--no-tensorboard"])
+    err = capsys.readouterr().err
+    assert code == 2 and "none.txt" in err and "Traceback" not in err
+
+
 def test_cli_rejects_an_unknown_miner(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", "list.txt", "--out-dir", "x", "--steps", "1", "--mining", "hardest"])
