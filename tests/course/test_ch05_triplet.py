@@ -26,9 +26,9 @@ def test_full_profile_configuration_learns_a_slice(lfw_data_home, mining):
 
 def test_sizes_by_profile_and_validation():
     quick = ch05.SIZES["quick"]
-    assert ch05.sizes("full") is ch05.SIZES["full"] and quick.steps == 400
-    # 64 images of 4 per person: 16 people per batch, 400 steps in 4 epochs of 100.
-    assert quick.pk == (16, 4) and quick.steps_per_epoch == 100 and ch05.SIZES["full"].pk == (32, 4)
+    assert ch05.sizes("full") is ch05.SIZES["full"] and quick.steps == 300
+    # 64 images of 4 per person: 16 people per batch, 300 steps in 4 epochs of 75.
+    assert quick.pk == (16, 4) and quick.steps_per_epoch == 75 and ch05.SIZES["full"].pk == (32, 4)
     with pytest.raises(ValueError, match="P x K"):
         dataclasses.replace(quick, k=1)
     with pytest.raises(ValueError, match="P x K"):
