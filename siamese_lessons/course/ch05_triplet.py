@@ -134,7 +134,7 @@ class TripletRun(TrainConfig):
 
 #: Chapter 5's sizes by profile name. Quick: 31x23 faces (:data:`~.faces.QUICK_FACE_RESIZE`,
 #: as chapters 6 and 8), where a step of 64 faces costs about a quarter of one at 62x47, and
-#: 300 steps per miner (about 110 ms each on one core of a 2-core EPYC; at 300 steps the chosen
+#: 300 steps per miner (about 110 ms a step on one core of a 2-core EPYC; at 300 steps the chosen
 #: miner beat its untrained twin and LBP by 4.0 standard errors, at 400 by 5.1); full: the
 #: 125x94 crop.
 SIZES: Mapping[str, TripletRun] = MappingProxyType({
