@@ -40,10 +40,16 @@ endif
 
 .PHONY: book book-executed test lint bench gpu-carry gpu-records clean
 
+# The requirements are installed by uv (a PyPI package, installed into the venv by pip): it
+# resolves the same versions as pip. --compile-bytecode writes the .pyc files as pip does: where
+# PYTHONDONTWRITEBYTECODE is set (it is on the course's CI machine) Python never writes them
+# itself, and without them every process compiled TensorFlow anew (importing it took 20 s
+# instead of 9). On the 2-core CI machine a cold install (empty uv cache) took 49 s, against
+# 120-160 s with pip.
 $(BIN)/.installed: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt
 	touch $@
 
 $(DATA_DIR)/.staged:
