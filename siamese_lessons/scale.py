@@ -26,7 +26,6 @@ import numpy as np
 
 from ._tf import keras as _keras
 from ._tf import tensorflow
-from .augmentation import FACE_AUGMENTATION
 from .config import TrainConfig, check_pk_batch, check_positive
 from .data.containers import ImageList
 from .distributed import (
@@ -329,6 +328,7 @@ def untrained_model(config: ScaleConfig):
 
 def _builder(config: ScaleConfig):
     keras = _keras()
+    from .augmentation import FACE_AUGMENTATION
     from .losses import ContrastiveLoss, mined_triplet_loss
     from .models import (
         build_tower,

@@ -86,3 +86,22 @@ def test_an_unwritable_out_dir_is_a_one_line_error(tmp_path, capsys):
                  str(blocker / "pairs"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and str(blocker) in err and len(err.strip().splitlines()) == 1
+
+
+def test_make_pairs_runs_without_loading_tensorflow_or_keras(tmp_path):
+    # Pair generation is NumPy: a fresh interpreter running the command must not pay TensorFlow's
+    # import (about 7 s of CPU on the course's CI machine); building the parser once did, through
+    # scale -> augmentation -> keras.
+    import subprocess
+    import sys
+
+    (tmp_path / "clean.txt").write_text("".join(f"p{i % 4}/{i}.jpg {i % 4}\n" for i in range(24)))
+    script = ("import sys; from siamese_lessons.__main__ import main; "
+              f"code = main(['make-pairs', {str(tmp_path / 'clean.txt')!r}, '--positives', '6', "
+              f"'--negatives', '6', '--out-dir', {str(tmp_path / 'out')!r}, '--quiet']); "
+              "print('loaded:', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)); "
+              "sys.exit(code)")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "loaded: []" in run.stdout, run.stdout
+    assert len((tmp_path / "out" / "positive_pairs_path.txt").read_text().splitlines()) == 6
