@@ -84,7 +84,7 @@ def test_lfw_sweep_smoke(lfw_data_home, tmp_path):
                             "--pairs", "200", "--seeds", "0", out=tmp_path / "s.json")
     assert result["image_side"] == 12 and result["seeds"] == [0]  # int(0.1 * 0.5 * 250): the rung halves
     assert result["summary"][0]["param"] == "base" and result["validation_pairs"] == 400
-    assert len(result["runs"]) + len(result["not_run"]) == 5  # 1 base + 4 varied settings, one seed
+    assert len(result["runs"]) + len(result["not_run"]) == 4  # 1 base + 3 varied settings, one seed
     assert result["profile"] == "reduced"
     assert result["overrides"] == {"resize": 0.1, "epochs": 1, "sampled_pairs": 200, "seeds": [0]}
 
