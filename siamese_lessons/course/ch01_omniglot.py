@@ -238,16 +238,17 @@ def train_siamese(background: IdentitySet, run: SiameseRun, *, seed: int = 0,
     return model, fit
 
 
-def learning_check(background: IdentitySet, run: SiameseRun, *, pairs: int = 32, steps: int = 10,
+def learning_check(background: IdentitySet, run: SiameseRun, *, pairs: int = 32, steps: int = 8,
                    batch_size: int = 16, every: int = 2, seed: int = 0):
     """Train ``run``'s model (its tower, initialisation, optimiser, loss and learning
     rate) on ``pairs`` within-alphabet pairs for ``steps`` steps, measuring the slice
     every ``every`` steps; see :func:`~siamese_lessons.training.fit_slice`.
 
-    A configuration that can learn fits the slice within ten steps (five passes over
-    it): Koch's tower with the fixed initialisation did, at seeds 0, 1 and 2, to a
-    cross-entropy of 0.09 or less and an accuracy of 0.97 or more; with the paper's
-    dense initialisation it stayed at chance.
+    A configuration that can learn fits the slice within eight steps (four passes over
+    it): Koch's tower with the fixed initialisation reached a cross-entropy of 0.12 to 0.13
+    (0.18 times its start) and an accuracy of 0.94 at step 8 at seed 0, in two CI runs on a
+    2-core EPYC, and of 0.09 or less and 0.97 or more at step 10 at seeds 0, 1 and 2; with
+    the paper's dense initialisation it stayed at chance (0.68 and 0.53 at step 8).
     """
     slice_pairs = sample_pairs(background, pairs, seed=seed,
                                negatives_within="alphabet" if run.within_alphabet else None)
