@@ -52,11 +52,11 @@ class Chapter7Sizes:
             raise ValueError(f"positives must be a positive integer, got {self.positives!r}")
 
 
-#: ``quick`` (CPU, CI): 48x48 grey, a small tower, 200 steps on 1,000 LFW people. In a
-#: fresh-clone CI run on a 2-core EPYC: DevTest AUC 0.707, +5.1 bootstrap standard errors over
-#: LBP and +6.5 over the untrained twin; the two training cells took 48 s (at 300 steps: 82 s,
-#: +6.2 and +7.6). At 300 steps 48x48 ran 1,038 images/s on two cores against 621 at 64x64,
-#: for a DevTest AUC of 0.728 against 0.719.
+#: ``quick`` (CPU, CI): 48x48 grey, a small tower, 200 steps on 1,000 LFW people. In two
+#: fresh-clone CI runs on a 2-core EPYC: DevTest AUC 0.707, +5.1 bootstrap standard errors over
+#: LBP and +6.5 over the untrained twin; the two training cells took 48 and 72 s (at 300 steps,
+#: in a test run there: 82 s, +6.2 and +7.6). At 300 steps 48x48 ran 1,038 images/s on two
+#: cores against 621 at 64x64, for a DevTest AUC of 0.728 against 0.719.
 #: ``full`` (one GPU): 112x112 RGB, the full improved tower, P x K = 64 x 4, mixed
 #: bfloat16, 20,000 steps on every eligible LFW person.
 SIZES: Mapping[str, Chapter7Sizes] = MappingProxyType({
