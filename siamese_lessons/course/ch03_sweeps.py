@@ -83,7 +83,7 @@ _BASE = {"learning_rate": 1e-3, "batch_size": 64, "augmentation": True, "width":
 #: run at chapter 2's quick resolution and on its 400 validation pairs (standard error
 #: of an accuracy near 0.6: 2.4 points), two seeds, three varied settings, two KerasTuner
 #: trials. The whole quick sweep (8 runs) took 113 and 143 s in two fresh-clone CI runs on a
-#: 2-core EPYC (whose speed drifts: one run took 13 to 24 s in one of them); with a learning
+#: 2-core EPYC (whose speed drifts: its run at 0.01 and seed 0 took 13 s and 21 s); with a learning
 #: rate of 1e-4 as well (10 runs) it took 161 s in a test run there, and that value ranked
 #: last on validation (0.530 and 0.565). Both sweeps chose a learning rate of 0.01, which,
 #: retrained, beat its untrained twin by 5.8 and LBP by 3.0 standard errors. The 600 s cap
