@@ -1,5 +1,6 @@
 """Smoke tests: every benchmark runs end to end at a tiny size and writes its JSON."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -35,26 +36,43 @@ def test_committed_data_memory_result_meets_the_target():
 
 
 def _run_benchmark(script, *args, out):
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args, "--out", str(out)],
-                         capture_output=True, text=True, check=False,
-                         env={**__import__("os").environ, "SIAMESE_LESSONS_PROFILE": "quick"})
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    return json.loads(out.read_text())
+    """Run ``benchmarks/<script>``'s ``main(argv)`` at the quick profile in this process and return
+    the JSON it wrote.
+
+    In this process, not a fresh one: this test process has TensorFlow loaded already, and a
+    subprocess would import it again (about 7 s of CPU each). The workers a benchmark starts
+    itself (:func:`~siamese_lessons.results.run_worker`) are still fresh processes, and
+    ``test_data_memory_smoke`` runs a script as the command line does.
+    """
+    _main(script, *args, "--out", out)
+    return json.loads(Path(out).read_text())
+
+
+def _main(script, *args):
+    """``benchmarks/<script>``'s ``main`` called with ``args``, at the quick profile."""
+    path = ROOT / "benchmarks" / script
+    spec = importlib.util.spec_from_file_location(f"benchmark_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SIAMESE_LESSONS_PROFILE", "quick")
+        return module.main([str(a) for a in args])
 
 
 @pytest.mark.data
 def test_lfw_pairs_smoke(lfw_data_home, tmp_path):
-    result = _run_benchmark("lfw_pairs.py", "--resize", "0.2", "--epochs", "1", "--steps", "seed",
-                            "more pairs", "--sampled-pairs", "200", out=tmp_path / "l.json")
+    # At chapter 2's quick sizes (62x62, the rung 31x31), whose decoded images the chapter caches.
+    result = _run_benchmark("lfw_pairs.py", "--epochs", "1", "--steps", "seed", "more pairs",
+                            "--sampled-pairs", "200", out=tmp_path / "l.json")
     assert set(result["steps"]) == {"seed", "more pairs"}
     seed = result["steps"]["seed"]
-    assert seed["image_side"] == 50 and result["steps"]["more pairs"]["image_side"] == 25
+    assert seed["image_side"] == 62 and result["steps"]["more pairs"]["image_side"] == 31
     for key in ("test_accuracy", "test_auc", "best_test_accuracy_over_epochs", "history", "train_seconds"):
         assert key in seed
     # the history is stored to 4 decimals, the best epoch's accuracy as measured (float32)
     assert seed["best_test_accuracy_over_epochs"] >= min(seed["history"]["test_accuracy"]) - 5e-5
     assert "hardware" in result and result["profile"] == "reduced" and result["base_profile"] == "quick"
-    assert result["overrides"] == {"resize": 0.2, "epochs": 1, "sampled_pairs": 200}
+    assert result["overrides"] == {"epochs": 1, "sampled_pairs": 200}
     # Counted from the split the run used (the quick profile caps training at 512 official pairs).
     assert (result["train_pairs"], result["validation_pairs"], result["test_pairs"]) == (512, 400, 1000)
 
@@ -80,13 +98,13 @@ def test_omniglot_one_shot_smoke(omniglot_home, tmp_path):
 
 @pytest.mark.data
 def test_lfw_sweep_smoke(lfw_data_home, tmp_path):
-    result = _run_benchmark("lfw_sweep.py", "--profile", "quick", "--resize", "0.1", "--epochs", "1",
-                            "--pairs", "200", "--seeds", "0", out=tmp_path / "s.json")
-    assert result["image_side"] == 12 and result["seeds"] == [0]  # int(0.1 * 0.5 * 250): the rung halves
+    result = _run_benchmark("lfw_sweep.py", "--profile", "quick", "--epochs", "1", "--pairs", "200",
+                            "--seeds", "0", out=tmp_path / "s.json")
+    assert result["image_side"] == 31 and result["seeds"] == [0]  # int(0.25 * 250) // 2: the rung halves
     assert result["summary"][0]["param"] == "base" and result["validation_pairs"] == 400
     assert len(result["runs"]) + len(result["not_run"]) == 4  # 1 base + 3 varied settings, one seed
     assert result["profile"] == "reduced"
-    assert result["overrides"] == {"resize": 0.1, "epochs": 1, "sampled_pairs": 200, "seeds": [0]}
+    assert result["overrides"] == {"epochs": 1, "sampled_pairs": 200, "seeds": [0]}
 
 
 @pytest.mark.data
@@ -112,18 +130,17 @@ def test_summarize_lists_every_record():
 
 @pytest.mark.data
 def test_lfw_view2_smoke_and_exported_arrays_give_the_same_result(lfw_data_home, tmp_path):
-    direct = _run_benchmark("lfw_view2.py", "--resize", "0.2", "--folds", "2", "--models", "lbp", "triplet",
+    # At chapters 6 and 8's quick face size (31x23), whose decoded images those chapters cache.
+    direct = _run_benchmark("lfw_view2.py", "--resize", "0.25", "--folds", "2", "--models", "lbp", "triplet",
                             "--budget", "steps_per_epoch=3", "pk=4,2", "--fresh", out=tmp_path / "v.json")
-    assert direct["folds"] == 2 and direct["image_shape"] == [25, 18]
+    assert direct["folds"] == 2 and direct["image_shape"] == [31, 23]
     for key in ("accuracy_mean", "accuracy_std", "auc", "eer", "tar_at_far_1e-3", "fold_accuracies"):
         assert key in direct["models"]["triplet"]
     assert direct["models"]["triplet"]["budget"]["pk"] == [4, 2]
     assert direct["profile"] == "reduced" and direct["overrides"] == {
-        "image_shape": [25, 18], "folds": 2, "budget.pk": [4, 2], "budget.steps_per_epoch": 3}
+        "image_shape": [31, 23], "folds": 2, "budget.pk": [4, 2], "budget.steps_per_epoch": 3}
     arrays = tmp_path / "lfw.npz"
-    export = subprocess.run([sys.executable, str(ROOT / "benchmarks/lfw_view2.py"), "--resize", "0.2",
-                             "--export-arrays", str(arrays)], capture_output=True, text=True, cwd=ROOT)
-    assert export.returncode == 0, export.stderr[-3000:]
+    assert _main("lfw_view2.py", "--resize", "0.25", "--export-arrays", arrays) == {}
     again = _run_benchmark("lfw_view2.py", "--arrays", str(arrays), "--folds", "2", "--models", "lbp",
                            "--fresh", out=tmp_path / "w.json")
     assert again["models"]["lbp"]["fold_accuracies"] == direct["models"]["lbp"]["fold_accuracies"]
@@ -151,7 +168,9 @@ def test_lfw_verification_smoke(lfw_data_home, tmp_path):
         for key in ("devtest_accuracy", "auc", "train_seconds", "peak_rss_mb"):
             assert key in m
         assert 0 <= m["devtest_accuracy"] <= 1 and m["peak_rss_mb"] > 100
-    assert result["methods"]["seed baseline"]["image_shape"] == [50, 50]
+    shapes = {name: m["image_shape"] for name, m in result["methods"].items()}
+    # The seed shrunk by --resize; the course's models at the quick chapters' sizes.
+    assert shapes == {"seed baseline": [50, 50], "best pair model": [31, 31], "best embedding": [31, 23]}
     assert result["budget_minutes"] == 0.05 and "margin_over_seed" in result and "hardware" in result
 
 

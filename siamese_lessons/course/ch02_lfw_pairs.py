@@ -387,13 +387,15 @@ def compare_with_baselines(exp: PairExperiment, step: LFWStep, run: LadderSizes,
 
 
 def learning_check(step: LFWStep, run: LadderSizes, *, pairs: int = 64, steps: int = 30,
-                   batch_size: int = 16, seed: int = 0, cache: dict | None = None):
+                   batch_size: int = 16, every: int = 5, seed: int = 0, cache: dict | None = None):
     """Train ``step``'s model at ``run``'s resolution on ``pairs`` official pairsDevTrain pairs
-    for ``steps`` steps; see :func:`~siamese_lessons.training.fit_slice`."""
+    for ``steps`` steps, measuring the slice every ``every`` steps; see
+    :func:`~siamese_lessons.training.fit_slice`."""
     train, tr, _, _, _ = lfw_view1(_resize(step, run), train_pairs=None, test_pairs=None, seed=seed,
                                    cache=cache)
     rng = np.random.default_rng(seed)
     same = rng.choice(tr[train.labels[tr] == 1], pairs // 2, replace=False)
     diff = rng.choice(tr[train.labels[tr] == 0], pairs - pairs // 2, replace=False)
     slice_pairs: PairSet = train.subset(rng.permutation(np.concatenate([same, diff])))
-    return fit_slice(untrained_twin(step, run, seed=seed), slice_pairs, steps=steps, batch_size=batch_size)
+    return fit_slice(untrained_twin(step, run, seed=seed), slice_pairs, steps=steps, batch_size=batch_size,
+                     every=every)

@@ -14,7 +14,9 @@ from siamese_lessons.course.ch02_lfw_pairs import LFW_STEPS
 def test_full_profile_configuration_of_the_chosen_rung_learns_a_slice(lfw_data_home):
     more_pairs = LFW_STEPS[-1]
     assert ch02.step_image_shape(more_pairs, ch02.SIZES["full"]) == (125, 125, 1)  # half of 250x250
-    frame = ch02.learning_check(more_pairs, ch02.SIZES["full"], steps=30)
+    # Measured at the two ends only (what is asserted). At 25 steps the slice's cross-entropy was
+    # 0.21 (from 0.72) and its accuracy 1.00 on a 2-core EPYC; at 20, 0.28 and 0.95.
+    frame = ch02.learning_check(more_pairs, ch02.SIZES["full"], steps=25, every=25)
     first, last = frame.iloc[0], frame.iloc[-1]
     assert last["data_loss"] <= 0.5 * first["data_loss"] and last["accuracy"] >= 0.9, frame
 
@@ -53,7 +55,8 @@ def test_summarize_lfw_record_compares_like_with_like():
 @pytest.mark.data
 def test_sampled_pairs_rung_trains_on_nobody_in_a_validation_pair(lfw_data_home):
     more_pairs = LFW_STEPS[-1]
-    fit_set, tr, va, test, _ = ch02.lfw_step_data(more_pairs, resize=0.1, train_pairs=None, test_pairs=None,
+    # At the quick profile's resize, whose decoded images chapter 2 caches.
+    fit_set, tr, va, test, _ = ch02.lfw_step_data(more_pairs, resize=0.25, train_pairs=None, test_pairs=None,
                                                   sampled_pairs=2000, validation_pairs=400)
     assert len(tr) == 2000 and len(va) == 400
     train_people = set(fit_set.identities[fit_set.pairs[tr].ravel()].tolist())
@@ -61,7 +64,7 @@ def test_sampled_pairs_rung_trains_on_nobody_in_a_validation_pair(lfw_data_home)
     test_people = set(test.identities[test.pairs.ravel()].tolist())
     assert len(val_people) > 300 and not train_people & val_people and not train_people & test_people
     # The validation pairs are the official ones the seed's rung holds out, image for image.
-    official, _, official_va, _, _ = ch02.lfw_view1(0.1, train_pairs=None, test_pairs=None,
+    official, _, official_va, _, _ = ch02.lfw_view1(0.125, train_pairs=None, test_pairs=None,
                                                     validation_pairs=400)
     np.testing.assert_array_equal(fit_set.paths[fit_set.pairs[va]],
                                   official.paths[official.pairs[official_va]])
