@@ -38,7 +38,7 @@ def _build(name: str, scale: float, batch: int):
     from siamese_lessons.course.faces import face_embedder
     from siamese_lessons.losses import BatchHardTripletLoss
     from siamese_lessons.models import lfw_seed_tower, siamese_pair_model
-    from siamese_lessons.training import compile_pair_model
+    from siamese_lessons.training import compile_model, compile_pair_model
 
     keras = _keras()
     rng = np.random.default_rng(0)
@@ -51,7 +51,7 @@ def _build(name: str, scale: float, batch: int):
         return model, x, y, 2 * batch, [side, side]
     h, w = max(8, int(125 * scale)), max(8, int(94 * scale))
     model = face_embedder((h, w, 1), seed=0)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=BatchHardTripletLoss(margin=0.2))
+    compile_model(model, optimizer=keras.optimizers.Adam(1e-3), loss=BatchHardTripletLoss(margin=0.2))
     x = rng.random((batch, h, w, 1), np.float32)
     y = np.repeat(np.arange(batch // 4 + 1), 4)[:batch]
     return model, x, y, batch, [h, w]

@@ -302,7 +302,7 @@ def learning_check(images: ImageList, config: ScaleConfig, *, p: int = 4, steps:
         raise ValueError(f"learning_check trains triplet configurations, got loss={config.loss!r}")
     from .pairs import group_by_label
     from .streaming import decode_image
-    from .training import fit_identity_slice
+    from .training import compile_model, fit_identity_slice
 
     tf = tensorflow()
     order, _, starts, counts = group_by_label(images.labels)
@@ -316,7 +316,7 @@ def learning_check(images: ImageList, config: ScaleConfig, *, p: int = 4, steps:
     size, channels = config.image_size, config.channels
     slice_images = np.stack([decode_image(tf.io.read_file(paths[i]), size, channels).numpy() for i in index])
     model, loss, optimizer = _builder(config)()
-    model.compile(optimizer=optimizer, loss=loss)
+    compile_model(model, optimizer=optimizer, loss=loss)
     return fit_identity_slice(model, slice_images, np.asarray(images.labels)[index], steps=steps)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "train_pair_model",
     "KeepBest",
     "TimeLimit",
+    "compile_model",
     "compile_pair_model",
     "fit_pair_model",
     "fit_identity_slice",
@@ -165,6 +166,36 @@ def _pair_index(index, n: int, what: str) -> np.ndarray:
     return index.astype(np.int64)
 
 
+def compile_model(model, *, optimizer, loss, metrics: list | None = None) -> None:
+    """Compile ``model`` and create its optimizer's state now, not in the first step.
+
+    Keras's TensorFlow backend otherwise creates the optimizer's variables (Adam's
+    moments, for instance) while it traces the first training step, and TensorFlow
+    then traces that step a second time, because a traced function may only create
+    variables on its first trace. Built here, the step is traced once: about a
+    second less per model on a CPU, with the same weights and the same training.
+    A model that is not built yet (a ``Sequential`` without an input shape) is only
+    compiled, and Keras builds its optimizer as before.
+
+    Parameters
+    ----------
+    model : keras.Model
+    optimizer : keras.optimizers.Optimizer
+        An optimizer instance (a name would leave its settings to Keras's defaults
+        here without saying so).
+    loss : keras.losses.Loss or callable
+    metrics : list of keras.metrics.Metric or None
+        Metric objects. (Keras resolves metric *names* such as ``"mae"`` inside the
+        first step too, which would trace it twice again.)
+    """
+    keras = _keras()
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(f"optimizer must be a keras.optimizers.Optimizer instance, got {optimizer!r}")
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    if model.built and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
 def compile_pair_model(model, *, optimizer: str = "adam", learning_rate: float = 6e-5) -> None:
     """Compile a pair model with binary cross-entropy and accuracy at 0.5.
 
@@ -178,7 +209,7 @@ def compile_pair_model(model, *, optimizer: str = "adam", learning_rate: float =
                   "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9)}
     if optimizer not in optimizers:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(optimizers)}")
-    model.compile(optimizer=optimizers[optimizer](learning_rate=learning_rate),
+    compile_model(model, optimizer=optimizers[optimizer](learning_rate=learning_rate),
                   loss=keras.losses.BinaryCrossentropy(),
                   metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
 
@@ -464,9 +495,9 @@ def fit_margin_softmax(embedder, images: np.ndarray, labels, batches, *, epochs:
     trunk = embedder if augmentation is None else with_augmentation(embedder, augmentation, seed=seed)
     classifier = keras.Sequential([trunk, CosineClassifier(classes, seed=seed, name="classes")],
                                   name="margin_softmax_classifier")
-    classifier.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                       loss=MarginSoftmaxLoss(scale=scale, margin=margin, kind=kind),
-                       metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    compile_model(classifier, optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=MarginSoftmaxLoss(scale=scale, margin=margin, kind=kind),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     start = time.perf_counter()
     data = identity_batch_dataset(images, labels, batches)
     hist = classifier.fit(data, epochs=int(epochs), steps_per_epoch=len(batches) // int(epochs),

@@ -10,7 +10,13 @@ from siamese_lessons.evaluation import (
     pair_scores,
 )
 from siamese_lessons.models import lfw_seed_tower, siamese_pair_model
-from siamese_lessons.training import KeepBest, compile_pair_model, fit_pair_model, split_validation
+from siamese_lessons.training import (
+    KeepBest,
+    compile_model,
+    compile_pair_model,
+    fit_pair_model,
+    split_validation,
+)
 
 keras = _keras()
 
@@ -49,6 +55,49 @@ def test_keep_best_refuses_to_select_on_training_or_test_metrics():
         KeepBest("test_accuracy")
     with pytest.raises(ValueError, match="validation"):
         KeepBest("loss")
+
+
+def _regression(seed=0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((4,))
+    glorot = keras.initializers.GlorotUniform
+    hidden = keras.layers.Dense(8, activation="relu", kernel_initializer=glorot(seed))
+    out = keras.layers.Dense(1, kernel_initializer=glorot(seed + 1))
+    return keras.Model(inputs, out(hidden(inputs)))
+
+
+def test_compile_model_builds_the_optimizer_first_and_trains_as_keras_does():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = x @ np.array([1.0, -2.0, 0.5, 3.0], dtype="float32")
+    reference = _regression()  # Keras's own path: the optimizer is built inside the first step
+    reference.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    model = _regression()
+    compile_model(model, optimizer=keras.optimizers.Adam(0.05), loss="mse",
+                  metrics=[keras.metrics.MeanAbsoluteError(name="mae")])
+    assert model.optimizer.built and not reference.optimizer.built
+    moments = [tuple(v.shape) for v in model.optimizer.variables if len(v.shape)]  # not the step counter
+    assert moments == [tuple(w.shape) for w in model.trainable_variables for _ in "mv"]  # Adam's 2 moments
+    traces = []
+    step = model.train_step
+    model.train_step = lambda data: (traces.append(1), step(data))[1]
+    reference.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    if keras.backend.backend() == "tensorflow":
+        assert len(traces) == 1  # Keras's path traces the first step twice on this backend
+    for got, want in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert history.history["loss"][-1] < history.history["loss"][0] and "mae" in history.history
+
+
+def test_compile_model_leaves_an_unbuilt_model_to_keras_and_refuses_optimizer_names():
+    model = keras.Sequential([keras.layers.Dense(1)])  # no input shape: nothing to build yet
+    compile_model(model, optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    assert not model.optimizer.built
+    model.fit(np.ones((8, 3), "float32"), np.ones(8, "float32"), verbose=0)
+    assert model.optimizer.built
+    with pytest.raises(TypeError, match="Optimizer instance"):
+        compile_model(_regression(), optimizer="adam", loss="mse")
 
 
 def test_fit_learns_a_toy_task_and_keeps_the_best_validation_epoch():

@@ -21,7 +21,7 @@ from ..losses import ContrastiveLoss
 from ..models import siamese_distance_model, with_augmentation
 from ..pairs import join_pairs, sample_pairs
 from ..profiles import Profile, check_resize, get_profile
-from ..training import fit_pair_model, fit_slice, image_input_shape
+from ..training import compile_model, fit_pair_model, fit_slice, image_input_shape
 from .faces import QUICK_FACE_RESIZE, FaceData, face_embedder
 
 __all__ = ["SIZES", "ContrastiveRun", "inversion_run", "learning_check", "sizes", "train",
@@ -88,7 +88,7 @@ def train_contrastive(
     # Each branch distorts its training images inside the model; the embedder returned has no such layer.
     trunk = embedder if augmentation is None else with_augmentation(embedder, augmentation, seed=seed)
     model = siamese_distance_model(trunk)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=ContrastiveLoss(margin=margin))
+    compile_model(model, optimizer=keras.optimizers.Adam(learning_rate), loss=ContrastiveLoss(margin=margin))
     fit = fit_pair_model(model, pairs, tr, va, epochs=epochs, batch_size=batch_size, seed=seed,
                          verbose=verbose)
     return embedder, fit
@@ -182,5 +182,6 @@ def learning_check(people, run: ContrastiveRun, *, pairs: int = 64, steps: int =
     keras.utils.set_random_seed(seed)
     model = siamese_distance_model(face_embedder((*slice_pairs.image_shape, 1), dim=run.embedding_dim,
                                                  seed=seed))
-    model.compile(optimizer=keras.optimizers.Adam(run.learning_rate), loss=ContrastiveLoss(margin=run.margin))
+    compile_model(model, optimizer=keras.optimizers.Adam(run.learning_rate),
+                  loss=ContrastiveLoss(margin=run.margin))
     return fit_slice(model, slice_pairs, steps=steps, batch_size=batch_size, output="distance")

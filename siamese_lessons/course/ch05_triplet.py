@@ -24,7 +24,7 @@ from ..losses import MINERS, mined_triplet_loss
 from ..models import with_augmentation
 from ..pairs import pk_batches
 from ..profiles import Profile, check_resize, get_profile
-from ..training import TimeLimit, fit_identity_slice, image_input_shape
+from ..training import TimeLimit, compile_model, fit_identity_slice, image_input_shape
 from .faces import QUICK_FACE_RESIZE, FaceData, face_embedder
 
 __all__ = ["MINERS", "SIZES", "TripletRun", "learning_check", "sizes", "train", "train_triplet",
@@ -85,7 +85,7 @@ def train_triplet(
         embedder = face_embedder(image_input_shape(train.images), dim=embedding_dim, seed=seed)
     # Training images are distorted inside the model that trains; the embedder returned has no such layer.
     trainer = with_augmentation(embedder, FACE_AUGMENTATION, seed=seed)
-    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    compile_model(trainer, optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     ds = identity_batch_dataset(train.images, train.labels, batches)
     hist = trainer.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False,
                         callbacks=[TimeLimit(max_seconds), keras.callbacks.TerminateOnNaN()])
@@ -208,6 +208,6 @@ def learning_check(people, run: TripletRun, mining: str = "semi_hard", *, steps:
     index = pk_batches(people, *run.pk, 1, seed=seed)[0]
     keras.utils.set_random_seed(seed)
     embedder = face_embedder((*people.images.shape[1:3], 1), dim=run.embedding_dim, seed=seed)
-    embedder.compile(optimizer=keras.optimizers.Adam(run.learning_rate),
-                     loss=mined_triplet_loss(mining, run.margin))
+    compile_model(embedder, optimizer=keras.optimizers.Adam(run.learning_rate),
+                  loss=mined_triplet_loss(mining, run.margin))
     return fit_identity_slice(embedder, people.images[index], people.labels[index], steps=steps)

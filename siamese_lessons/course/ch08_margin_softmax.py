@@ -22,7 +22,7 @@ from ..augmentation import FACE_AUGMENTATION
 from ..config import TrainConfig, check_positive
 from ..data.containers import IdentitySet, PairSet, as_model_input
 from ..profiles import Profile, check_resize, get_profile
-from ..training import fit_identity_slice, fit_margin_softmax
+from ..training import compile_model, fit_identity_slice, fit_margin_softmax
 from .ch04_contrastive import train_contrastive
 from .ch05_triplet import train_triplet
 from .faces import QUICK_FACE_RESIZE, face_embedder
@@ -387,6 +387,6 @@ def learning_check(people: IdentitySet, run: MarginRun, variant: str = "cosface"
     keras.utils.set_random_seed(seed)
     embedder = face_embedder((*slice_images.shape[1:3], 1), dim=run.embedding_dim, seed=seed)
     head = keras.Sequential([embedder, CosineClassifier(int(labels.max()) + 1, seed=seed)])
-    head.compile(optimizer=keras.optimizers.Adam(run.learning_rate),
-                 loss=MarginSoftmaxLoss(scale=run.scale, margin=margin, kind=kind))
+    compile_model(head, optimizer=keras.optimizers.Adam(run.learning_rate),
+                  loss=MarginSoftmaxLoss(scale=run.scale, margin=margin, kind=kind))
     return fit_identity_slice(embedder, slice_images[pick], labels, steps=steps, train_model=head)
