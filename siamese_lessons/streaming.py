@@ -309,6 +309,12 @@ def write_tfrecord_shards(
     writers = [tf.io.TFRecordWriter(str(out / name)) for name in names]
     root = Path(images.root)
     n_images = 0
+
+    # One traced call per image instead of a dozen eager operations.
+    @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
+    def reencode(path):
+        return tf.io.encode_jpeg(decode_image(tf.io.read_file(path), size, channels), quality=quality)
+
     try:
         groups = np.flatnonzero(keep)
         for g, c in enumerate(tqdm(groups, desc="identities", unit="id", disable=not progress)):
@@ -316,11 +322,9 @@ def write_tfrecord_shards(
             for i in order[starts[c]:starts[c] + counts[c]]:
                 path = root / images.paths[i]
                 try:
-                    data = tf.io.read_file(str(path))
-                    image = decode_image(data, size, channels)
+                    encoded.append(reencode(tf.constant(str(path))).numpy())
                 except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
                     raise ValueError(f"cannot read image {path}: {err.message.splitlines()[0]}") from None
-                encoded.append(tf.io.encode_jpeg(image, quality=quality).numpy())
                 rel.append(str(images.paths[i]).encode())
             example = tf.train.Example(features=tf.train.Features(feature={
                 "images": tf.train.Feature(bytes_list=tf.train.BytesList(value=encoded)),

@@ -147,8 +147,12 @@ def test_pk_shard_dataset_batches_are_p_identities_of_k_own_images(flat_faces, t
 
 
 def test_shard_errors_name_the_file(flat_faces, tmp_path):
+    listed = read_image_folder(flat_faces)
+    (flat_faces / "id0" / "1.png").unlink()  # listed, then gone
+    with pytest.raises(ValueError, match=r"cannot read image .*id0/1\.png"):
+        st.write_tfrecord_shards(listed, tmp_path / "s", image_size=(8, 8), num_shards=1)
     (flat_faces / "id2" / "4.png").write_bytes(b"not an image")
-    with pytest.raises(ValueError, match="4.png"):
+    with pytest.raises(ValueError, match=r"cannot read image .*id2/4\.png"):
         st.write_tfrecord_shards(read_image_folder(flat_faces), tmp_path / "s", image_size=(8, 8),
                                  num_shards=1)
     with pytest.raises(DatasetNotFoundError, match="manifest"):
