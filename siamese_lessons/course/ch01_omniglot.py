@@ -246,10 +246,10 @@ def learning_check(background: IdentitySet, run: SiameseRun, *, pairs: int = 32,
 
     A configuration that can learn fits the slice within eight steps (four passes over
     it): Koch's tower with the fixed initialisation reached a cross-entropy of 0.12 to 0.13
-    (0.18 times its start) and an accuracy of 0.94 at step 8 at seed 0, in six CI runs on a
+    (0.18 times its start) and an accuracy of 0.94 at step 8 at seed 0, in seven CI runs on a
     2-core EPYC, and of 0.09 or less and 0.97 or more at step 10 at seeds 0, 1 and 2; with
     the paper's dense initialisation its cross-entropy stayed at chance (0.67 to 0.69 at step 8,
-    with a slice accuracy of 0.50 to 0.75, in seven CI runs there). The chapter's runs of this
+    with a slice accuracy of 0.50 to 0.75, in eight CI runs there). The chapter's runs of this
     check differ from one another in the third decimal after the first steps; run alone, it gave
     the same numbers every time.
     """
