@@ -175,9 +175,8 @@ def compile_model(model, *, optimizer, loss, metrics: list | None = None) -> Non
     variables on its first trace. Built here, the step is traced once, and training
     gives the same weights bit for bit. On the 2-core CI machine two epochs of a pair
     model with chapter 2's last-rung tower on 1,000 random 31x31 pairs took 6.5 s instead
-    of 7.6 s. A model that is not
-    built yet (a ``Sequential`` without an input shape) is only compiled, and Keras
-    builds its optimizer as before.
+    of 7.6 s. A model that is not built yet (a ``Sequential`` without an input shape) is
+    only compiled, and Keras builds its optimizer as before.
 
     Parameters
     ----------

@@ -250,8 +250,8 @@ def learning_check(background: IdentitySet, run: SiameseRun, *, pairs: int = 32,
     2-core EPYC, and of 0.09 or less and 0.97 or more at step 10 at seeds 0, 1 and 2; with
     the paper's dense initialisation its cross-entropy stayed at chance (0.67 to 0.69 at step 8,
     with a slice accuracy of 0.50 to 0.75, in eight CI runs there). The chapter's runs of this
-    check differ from one another in the third decimal after the first steps; run alone, it gave
-    the same numbers every time.
+    check differ from one another in the third decimal after the first steps; run alone for four
+    steps, it gave the same numbers in each of four runs.
     """
     slice_pairs = sample_pairs(background, pairs, seed=seed,
                                negatives_within="alphabet" if run.within_alphabet else None)
