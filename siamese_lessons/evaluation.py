@@ -793,10 +793,22 @@ def paired_auc_difference(scores_a, scores_b, labels, *, n_boot: int = 1000,
     if n_boot < 2:
         raise ValueError(f"n_boot must be at least 2, got {n_boot}")
     rng = np.random.default_rng(seed)
-    diffs = []
-    while len(diffs) < n_boot:
+    draws = []
+    while len(draws) < n_boot:
         i = rng.integers(0, len(labels), len(labels))
-        if labels[i].min() == labels[i].max():
-            continue
-        diffs.append(roc_auc(a[i], labels[i])[3] - roc_auc(b[i], labels[i])[3])
+        if labels[i].min() != labels[i].max():
+            draws.append(i)
+    diffs = np.concatenate([_rank_auc(a[chunk], labels[chunk]) - _rank_auc(b[chunk], labels[chunk])
+                            for chunk in np.array_split(np.asarray(draws), max(1, n_boot // 100))])
     return float(roc_auc(a, labels)[3] - roc_auc(b, labels)[3]), float(np.std(diffs, ddof=1))
+
+
+def _rank_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """ROC AUC of each row of ``scores`` (rows: resamples) by the Mann-Whitney rank sum,
+    ties at half credit: the area :func:`roc_auc` gives, for many rows at once."""
+    from scipy.stats import rankdata
+
+    positive = labels == 1
+    n_pos = positive.sum(axis=-1)
+    rank_sum = np.where(positive, rankdata(scores, axis=-1), 0.0).sum(axis=-1)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * (labels.shape[-1] - n_pos))
