@@ -79,18 +79,18 @@ def lbp_histograms(images: np.ndarray, *, grid: tuple[int, int] = (7, 7), points
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(f"images must be (n, H, W) uint8 grey images, got {images.shape} {images.dtype}")
     n_bins = points + 2
-    rows = np.array_split(np.arange(images.shape[1]), grid[0])
-    cols = np.array_split(np.arange(images.shape[2]), grid[1])
-    out = np.empty((len(images), grid[0] * grid[1] * n_bins), np.float32)
+    n_cells = grid[0] * grid[1]
+    # Each pixel's cell (row-major over the grid, cells as np.array_split cuts the sides), so that
+    # one bincount of cell * n_bins + code gives every cell's histogram of an image at once.
+    row_cell, col_cell = (np.repeat(np.arange(k), [len(part) for part in np.array_split(np.arange(side), k)])
+                          for side, k in zip(images.shape[1:], grid, strict=True))
+    offset = ((row_cell[:, None] * grid[1] + col_cell[None, :]) * n_bins).ravel()
+    counts = np.empty((len(images), n_cells, n_bins), np.int64)
     for i, img in enumerate(images):
-        codes = local_binary_pattern(img, points, radius, method="uniform")
-        hists = []
-        for r in rows:
-            for c in cols:
-                h = np.bincount(codes[np.ix_(r, c)].astype(int).ravel(), minlength=n_bins)[:n_bins]
-                hists.append(h / max(h.sum(), 1))
-        out[i] = np.concatenate(hists)
-    return out
+        codes = local_binary_pattern(img, points, radius, method="uniform").astype(int).ravel()
+        counts[i] = np.bincount(offset + codes, minlength=n_cells * n_bins).reshape(n_cells, n_bins)
+    totals = np.maximum(counts.sum(axis=2, keepdims=True), 1)
+    return (counts / totals).astype(np.float32).reshape(len(images), n_cells * n_bins)
 
 
 def lbp_pair_scores(pairs: PairSet, index=None, **kwargs) -> np.ndarray:

@@ -41,6 +41,22 @@ def test_lbp_histograms_are_normalised_and_match_a_direct_computation():
         lbp_histograms(img.astype(np.float32))
 
 
+def test_lbp_histograms_match_a_cell_by_cell_loop_on_an_uneven_grid():
+    from skimage.feature import local_binary_pattern
+
+    images = np.random.default_rng(1).integers(0, 256, (3, 15, 13)).astype(np.uint8)
+    h = lbp_histograms(images, grid=(3, 4)).reshape(3, 3, 4, 10)  # 15 rows: 5+5+5; 13 columns: 4+3+3+3
+    for i, img in enumerate(images):
+        codes = local_binary_pattern(img, 8, 1.0, method="uniform").astype(int)
+        for a, rows in enumerate(np.array_split(np.arange(15), 3)):
+            for b, cols in enumerate(np.array_split(np.arange(13), 4)):
+                cell = codes[np.ix_(rows, cols)].ravel()
+                np.testing.assert_allclose(h[i, a, b], np.bincount(cell, minlength=10) / cell.size, rtol=1e-6)
+    # More cells than pixels: the empty cells' histograms are zeros, the others still sum to 1.
+    tiny = lbp_histograms(images[:, :3, :2], grid=(4, 1)).reshape(3, 4, 10)
+    np.testing.assert_array_equal(tiny.sum(axis=2), np.tile([1.0, 1.0, 1.0, 0.0], (3, 1)))
+
+
 def test_lbp_chi_square_hand_value(monkeypatch):
     import siamese_lessons.baselines as baselines
 
