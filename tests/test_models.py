@@ -34,12 +34,18 @@ def test_koch_parameter_count_matches_the_paper_architecture():
 
 
 def test_lfw_seed_tower_is_the_244m_parameter_model():
-    tower = lfw_seed_tower()
+    tower = lfw_seed_tower(kernel_initializer="zeros")  # counted only: no 244 million random draws
+    assert not np.any(tower.get_layer("conv1").get_weights()[0])
     # 250 -> 124 -> 61 after two 3x3 stride-2 valid convolutions; 61*61*64 = 238,144 features
     assert tower.get_layer("flatten").output.shape[-1] == 238_144
     assert tower.count_params() == 64 * 10 + 64 * (9 * 64 + 1) + 238_144 * 1024 + 1024 == 243_898_048
     with pytest.raises(ValueError, match="do not fit"):
         lfw_seed_tower((20, 20, 1), conv_blocks=5)
+    # The default kernels are Glorot uniform: within +-sqrt(6 / (fan_in + fan_out)), and filling it.
+    small = lfw_seed_tower((32, 32, 1), filters=4, dense_units=8, seed=0)  # 32 -> 15 -> 7: 7*7*4 inputs
+    kernel = small.get_layer("dense").get_weights()[0]
+    limit = np.sqrt(6 / (7 * 7 * 4 + 8))
+    assert kernel.shape == (196, 8) and limit * 0.9 < np.abs(kernel).max() <= limit
 
 
 def test_other_towers_and_registry():
