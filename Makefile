@@ -40,16 +40,22 @@ endif
 
 .PHONY: book book-executed test lint bench gpu-carry gpu-records clean
 
+# Python caches each module it imports as a .pyc file, unless PYTHONDONTWRITEBYTECODE is set (it
+# is on the course's CI machine). Without those files every process compiles what it imports
+# anew: TensorFlow's import took 18-20 s instead of 7-9, in each of the 20-odd processes a test
+# run starts. So make's commands run without it, and the first import of a module writes its
+# .pyc. (Compiling the whole environment at install time, uv's --compile-bytecode, did the
+# same at a cost of 54 s of CPU, 39 s of a fresh clone's CI run on 2 cores; compiling what the
+# tests import, as they import it, costs about 11 s once.)
+unexport PYTHONDONTWRITEBYTECODE
+
 # The requirements are installed by uv (a PyPI package, installed into the venv by pip): it
-# resolves the same versions as pip. --compile-bytecode writes the .pyc files as pip does: where
-# PYTHONDONTWRITEBYTECODE is set (it is on the course's CI machine) Python never writes them
-# itself, and without them every process compiled TensorFlow anew (importing it took 20 s
-# instead of 9). On the 2-core CI machine a cold install (empty uv cache) took 49 s, against
-# 120-160 s with pip.
+# resolves the same versions as pip. On the 2-core CI machine a cold install (empty uv cache)
+# took 49 s, against 120-160 s with pip.
 $(BIN)/.installed: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -r requirements.txt
 	touch $@
 
 $(DATA_DIR)/.staged:
