@@ -175,10 +175,15 @@ KOCH_FIXED = MappingProxyType({"width": 1.0, "l2": 1e-5, "dense_stddev": 0.01})
 SMALL_TOWER = MappingProxyType({"filters": (32, 64, 64, 128), "convs_per_block": 1, "dropout": 0.0,
                                 "embedding_dim": 128})
 
-#: Chapter 1's sizes by profile name. The quick embedding trains one epoch of 151 batches: in a
-#: chapter run on one thread it reached 54.5 % one-shot on a 2-core Xeon (+36.5 % over its
-#: untrained twin, 12.6 standard errors) and 57.5 % on a 2-core EPYC (+39.5 %, 13.7 SE); two
-#: epochs gave 75.5 % (Xeon) in about twice the time. The quick Siamese network trains three
+#: Chapter 1's sizes by profile name. The quick embedding trains one epoch of 151 batches with
+#: 32 filters a block (the full profile's 64 have four times the multiply-adds in the last three
+#: blocks). Trained alone on one thread of a 2-core EPYC, with 64 filters it took 42.9 s and reached
+#: 59.3 % one-shot, +40.3 % over pixel 1-NN (14.1 paired standard errors); with 32 filters, 9.5 s
+#: and 50.2 %, +31.2 % (11.5 SE). The chapter, run alone there, gave the same 50.2 % (+37.8 % over
+#: its untrained twin, 13.4 SE) with a 9.9 s cell, against 24-30 s for 64 filters in CI runs.
+#: (With 64 filters in chapter runs: 54.5 % on a 2-core Xeon, 57.5-59.2 % on a 2-core EPYC; two
+#: epochs gave 75.5 % on the Xeon in about twice the time.)
+#: The quick Siamese network trains three
 #: epochs of 125 batches: 32.2 % one-shot, +13.2 % over pixel 1-NN (4.3 standard errors), in CI
 #: on a 2-core EPYC; two epochs gave 28.0 % and 3.0 SE in 88 s against about 130 s, and were not
 #: kept: this is the book's opening result and its thinnest margin over a baseline.
@@ -186,7 +191,7 @@ SIZES: Mapping[str, Chapter1Sizes] = MappingProxyType({
     "quick": Chapter1Sizes(
         siamese=SiameseRun(tower="improved", tower_kwargs=SMALL_TOWER, side=35, pairs=8_000, epochs=3,
                            batch_size=64, learning_rate=1e-3),
-        embedding=EmbeddingRun(epochs=1)),
+        embedding=EmbeddingRun(epochs=1, filters=(32, 32, 32, 32))),
     "full": Chapter1Sizes(
         siamese=SiameseRun(tower="koch", tower_kwargs=KOCH_FIXED, side=105, pairs=30_000, epochs=30,
                            batch_size=64, learning_rate=3e-4, augmentation=KOCH_AFFINE),
