@@ -793,15 +793,15 @@ def paired_auc_difference(scores_a, scores_b, labels, *, n_boot: int = 1000,
     if n_boot < 2:
         raise ValueError(f"n_boot must be at least 2, got {n_boot}")
     rng = np.random.default_rng(seed)
-    diffs, block = [], []  # the resamples' AUCs are computed 100 at a time: 100 x n numbers in memory
-    while len(diffs) + len(block) < n_boot:
-        i = rng.integers(0, len(labels), len(labels))
-        if labels[i].min() != labels[i].max():
-            block.append(i)
-        if len(block) == 100 or (block and len(diffs) + len(block) == n_boot):
-            rows = np.asarray(block)
-            diffs.extend(_rank_auc(a[rows], labels[rows]) - _rank_auc(b[rows], labels[rows]))
-            block = []
+    diffs = []
+    while len(diffs) < n_boot:  # blocks of up to 100 resamples: 100 x n numbers in memory
+        block = []
+        while len(block) < min(100, n_boot - len(diffs)):
+            i = rng.integers(0, len(labels), len(labels))
+            if labels[i].min() != labels[i].max():
+                block.append(i)
+        rows = np.asarray(block)
+        diffs.extend(_rank_auc(a[rows], labels[rows]) - _rank_auc(b[rows], labels[rows]))
     return float(roc_auc(a, labels)[3] - roc_auc(b, labels)[3]), float(np.std(diffs, ddof=1))
 
 

@@ -182,11 +182,10 @@ SMALL_TOWER = MappingProxyType({"filters": (32, 64, 64, 128), "convs_per_block":
 #: and 50.2 %, +31.2 % (11.5 SE). The chapter, run alone there, gave the same 50.2 % (+37.8 % over
 #: its untrained twin, 13.4 SE) with a 9.9 s cell, against 24-30 s for 64 filters in CI runs.
 #: (With 64 filters in chapter runs: 54.5 % on a 2-core Xeon, 57.5-59.2 % on a 2-core EPYC; two
-#: epochs gave 75.5 % on the Xeon in about twice the time.)
-#: The quick Siamese network trains three
-#: epochs of 125 batches: 32.2 % one-shot, +13.2 % over pixel 1-NN (4.3 standard errors), in CI
-#: on a 2-core EPYC; two epochs gave 28.0 % and 3.0 SE in 88 s against about 130 s, and were not
-#: kept: this is the book's opening result and its thinnest margin over a baseline.
+#: epochs gave 75.5 % on the Xeon in about twice the time.) The quick Siamese network trains
+#: three epochs of 125 batches: 32.2 % one-shot, +13.2 % over pixel 1-NN (4.3 standard errors), in
+#: CI on a 2-core EPYC; two epochs gave 28.0 % and 3.0 SE in 88 s against about 130 s, and were
+#: not kept: this is the book's opening result and its thinnest margin over a baseline.
 SIZES: Mapping[str, Chapter1Sizes] = MappingProxyType({
     "quick": Chapter1Sizes(
         siamese=SiameseRun(tower="improved", tower_kwargs=SMALL_TOWER, side=35, pairs=8_000, epochs=3,
